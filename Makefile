@@ -1,0 +1,48 @@
+# The two set-up commands of the README, plus a fast inner loop.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB := sqlite:///$(CURDIR)/demo.sqlite3
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint format migrations messages clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		echo "python3-venv is missing: installing it from Debian's packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+		rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py migrate --no-input -v 0
+	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py load_demo
+	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	DATABASE_URL=$(DEMO_DB) DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	scripts/with-test-services $(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not postgres and not redis and not browser" -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations: $(STAMP)
+	$(BIN)/python manage.py makemigrations
+
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l fr --ignore '.venv/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) demo.sqlite3

@@ -1,0 +1,121 @@
+"""Who pays (organisations), who acts for them (memberships) and who spends (clients)."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+CURRENCIES = [("EUR", "EUR"), ("USD", "USD"), ("GBP", "GBP"), ("CHF", "CHF"), ("CAD", "CAD")]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class Organisation(models.Model):
+    """The paying account: one credit pool, its members, its clients."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris", validators=[validate_time_zone]
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
+
+
+class Membership(models.Model):
+    """A person's place in an organisation; the role decides what they may see and do."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name", "user__username"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="membership_one_per_user_and_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organisation} ({self.get_role_display()})"
+
+    @property
+    def manages(self) -> bool:
+        """Owners and admins manage clients, members and credits; members only spend."""
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class ClientKind(models.TextChoices):
+    OWN = "own", _("Own client")
+    SUB_ACCOUNT = "sub_account", _("Sub-account")
+    LIST = "list", _("List")
+    CUSTOMER = "customer", _("Customer")
+
+
+class AccessMode(models.TextChoices):
+    CAMPUS = "campus", _("Campus")
+    SCORM = "scorm", _("SCORM")
+
+
+class Client(models.Model):
+    """A unit of an organisation that spends credits (G1, G7)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=ClientKind.choices, default=ClientKind.CUSTOMER
+    )
+    access_mode = models.CharField(
+        _("access mode"), max_length=8, choices=AccessMode.choices, default=AccessMode.CAMPUS
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(kind="own"),
+                name="client_one_own_client_per_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="client_name_unique_in_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,63 @@
+"""Shared fixtures.
+
+Tests that need the servers `make test` starts carry a marker (postgres, redis, browser).
+Outside `make test` they are skipped with the reason; inside it (PORTAL_FULL_TEST_RUN=1)
+nothing is skipped, so a missing server fails the run instead of hiding.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+FULL_RUN = os.environ.get("PORTAL_FULL_TEST_RUN") == "1"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if FULL_RUN:
+        return
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    reasons = {
+        "postgres": None if on_postgres else "needs PostgreSQL (run `make test`)",
+        "redis": None if settings.REDIS_URL else "needs Redis (run `make test`)",
+        "browser": None if CHROMIUM.exists() else "needs /usr/bin/chromium (run `make test`)",
+    }
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, password: str = "a-long-test-password", **extra):
+        return django_user_model.objects.create_user(
+            username=username, password=password, email=f"{username}@test.example", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_organisation(make_user):
+    from clients import services
+
+    def make(slug: str, owner=None, **extra):
+        owner = owner or make_user(f"{slug}-owner")
+        return services.create_organisation(
+            name=extra.pop("name", slug.title()), slug=slug, owner=owner, **extra
+        )
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_inline():
+    """Tasks run in the test's own process unless a test asks for the real worker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
