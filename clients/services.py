@@ -18,9 +18,11 @@ def create_organisation(
     currency: str = "EUR",
     time_zone: str = "Europe/Paris",
     language: str = "en",
+    preset: str = "custom",
 ) -> Organisation:
     """Open an account: the owner's membership, the own client (G1) and the credit pool come
-    with it, so no organisation can exist without somewhere to hold and spend credits."""
+    with it, so no organisation can exist without somewhere to hold and spend credits. The
+    preset sets the credit policies of one of the seed systems."""
     organisation = Organisation(
         name=name, slug=slug, currency=currency, time_zone=time_zone, language=language
     )
@@ -30,7 +32,7 @@ def create_organisation(
     own = Client(organisation=organisation, name=name, kind=ClientKind.OWN)
     own.full_clean()
     own.save()
-    credit_services.open_pool(organisation=organisation)
+    credit_services.open_pool(organisation=organisation, preset=preset)
     credit_services.open_client_account(client=own)
     return organisation
 

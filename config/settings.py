@@ -129,6 +129,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The schedule lives in code, so every deployment runs the same jobs (run one beat process).
+CELERY_BEAT_SCHEDULE = {
+    # Holds and lots past their expiry; every operation also applies expiry lazily.
+    "credits-expire-due": {"task": "credits.expire_due", "schedule": 300.0},
+    # Monthly limits restart in each organisation's time zone, so check hourly.
+    "credits-expire-holds": {"task": "credits.expire_holds", "schedule": 60.0},
+    "credits-reset-monthly": {"task": "credits.reset_monthly", "schedule": 3600.0},
+    "credits-ledger-check": {"task": "credits.ledger_check", "schedule": 86400.0},
+}
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

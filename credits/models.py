@@ -1,9 +1,12 @@
-"""The credit ledger's stored figures.
+"""The credit ledger.
 
-Only `credits.services` writes these rows (rules of the house); database CHECK constraints
-refuse any negative figure as the last line of defence (X2).
+Stored figures (pool, client accounts, lots) are what pages read; ledger entries are the
+immutable record from which every figure can be recomputed (`manage.py ledger_check`).
+Only `credits.services` writes any of these rows (rules of the house); CHECK constraints and
+triggers (see migrations) are the last line of defence (X1, X2).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +14,30 @@ from django.utils.translation import gettext_lazy as _
 from clients.models import Client, Organisation
 
 
+class ExpiryKind(models.TextChoices):
+    NEVER = "never", _("Never")
+    AFTER_PURCHASE = "after_purchase", _("N months after purchase")
+    INACTIVITY = "inactivity", _("After N months without use")
+
+
+class Preset(models.TextChoices):
+    """Policies of the five seed systems; rate cards come with the rate-card work."""
+
+    CUSTOM = "custom", _("Custom")
+    DATA_PROVIDER = "data_provider", _("Data provider (Corporama)")
+    TRANSLATION = "translation", _("Translation service (Deepetch)")
+    SMS = "sms", _("SMS platform")
+    CRM = "crm", _("CRM (ClientManager)")
+    SERIOUS_GAME = "serious_game", _("Serious-game studio")
+
+
 class CreditPool(models.Model):
-    """An organisation's one pool: balance = sum of its lots' remaining credits."""
+    """An organisation's one pool and its policies.
+
+    balance = sum of the lots' remaining credits; held = credits reserved by active holds;
+    assigned = credits assigned to clients and not yet spent or expired. Every figure is
+    changed only together with ledger entries that add up to it.
+    """
 
     organisation = models.OneToOneField(
         Organisation, on_delete=models.PROTECT, primary_key=True, related_name="pool"
@@ -20,6 +45,24 @@ class CreditPool(models.Model):
     balance = models.BigIntegerField(_("balance"), default=0)
     held = models.BigIntegerField(_("held"), default=0)
     assigned = models.BigIntegerField(_("assigned"), default=0)
+    last_activity_at = models.DateTimeField(_("last use"), null=True, blank=True)
+
+    preset = models.CharField(_("preset"), max_length=20, choices=Preset.choices, default="custom")
+    expiry_kind = models.CharField(
+        _("expiry"), max_length=20, choices=ExpiryKind.choices, default=ExpiryKind.NEVER
+    )
+    expiry_months = models.PositiveSmallIntegerField(_("expiry months"), null=True, blank=True)
+    purchase_extends_expiry = models.BooleanField(
+        _("a purchase extends the expiry of credits held"), default=False
+    )
+    assignments_reversible = models.BooleanField(
+        _("assigned credits may be taken back"), default=True
+    )
+    clients_draw_from_pool = models.BooleanField(
+        _("clients may draw from the unassigned pool"), default=True
+    )
+    reminder_days = models.PositiveSmallIntegerField(_("expiry reminder (days before)"), default=30)
+    low_balance_threshold = models.BigIntegerField(_("low-balance alert below"), default=0)
 
     class Meta:
         verbose_name = _("credit pool")
@@ -32,6 +75,13 @@ class CreditPool(models.Model):
                 condition=Q(balance__gte=F("held") + F("assigned")),
                 name="pool_commitments_within_balance",
             ),
+            models.CheckConstraint(
+                condition=Q(expiry_kind="never") | Q(expiry_months__gte=1),
+                name="pool_expiry_has_months",
+            ),
+            models.CheckConstraint(
+                condition=Q(low_balance_threshold__gte=0), name="pool_threshold_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -42,13 +92,30 @@ class CreditPool(models.Model):
         return max(self.balance - self.held - self.assigned, 0)
 
 
+class LimitKind(models.TextChoices):
+    NONE = "none", _("No limit")
+    MONTHLY = "monthly", _("Monthly")
+    FIXED = "fixed", _("Fixed")
+
+
 class ClientAccount(models.Model):
-    """A client's own figures: credits assigned to it and not yet spent or expired."""
+    """A client's figures: credits assigned to it, and what it drew from the pool against its
+    spending limit in the current window (D4, S5)."""
 
     client = models.OneToOneField(
         Client, on_delete=models.PROTECT, primary_key=True, related_name="account"
     )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="client_accounts"
+    )
     assigned_remaining = models.BigIntegerField(_("assigned remaining"), default=0)
+    draws_from_pool = models.BooleanField(_("may draw from the pool"), default=True)
+    limit_kind = models.CharField(
+        _("spending limit"), max_length=10, choices=LimitKind.choices, default=LimitKind.NONE
+    )
+    limit = models.BigIntegerField(_("limit (credits)"), null=True, blank=True)
+    used = models.BigIntegerField(_("used in the window"), default=0)
+    window_start = models.DateTimeField(_("window start"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client credit account")
@@ -57,7 +124,283 @@ class ClientAccount(models.Model):
             models.CheckConstraint(
                 condition=Q(assigned_remaining__gte=0), name="client_assigned_not_negative"
             ),
+            models.CheckConstraint(condition=Q(used__gte=0), name="client_used_not_negative"),
+            models.CheckConstraint(
+                condition=Q(limit_kind="none", limit__isnull=True)
+                | (~Q(limit_kind="none") & Q(limit__gte=0)),
+                name="client_limit_matches_kind",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.client}: {self.assigned_remaining}"
+
+    @property
+    def limit_left(self) -> int | None:
+        if self.limit_kind == LimitKind.NONE:
+            return None
+        return max(self.limit - self.used, 0)
+
+
+class LotSource(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    PLAN_ALLOWANCE = "plan_allowance", _("Plan allowance")
+    PROMOTION = "promotion", _("Promotion")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class Lot(models.Model):
+    """A block of credits from one source, with its own expiry or none."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="lots")
+    source = models.CharField(_("source"), max_length=20, choices=LotSource.choices)
+    quantity = models.BigIntegerField(_("quantity"))
+    remaining = models.BigIntegerField(_("remaining"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        indexes = [
+            models.Index(
+                fields=["organisation", "expires_at"],
+                condition=Q(remaining__gt=0),
+                name="lot_live_by_expiry",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="lot_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0) & Q(remaining__lte=F("quantity")),
+                name="lot_remaining_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} #{self.pk}: {self.remaining}/{self.quantity}"
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CAPTURED = "captured", _("Captured")
+    RELEASED = "released", _("Released")
+    EXPIRED = "expired", _("Expired")
+
+
+class Hold(models.Model):
+    """Credits reserved for a client's work that runs later (S2); resolves exactly once."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="holds")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="holds")
+    credits = models.BigIntegerField(_("credits"))
+    from_assigned = models.BigIntegerField(_("from assigned credits"))
+    from_pool = models.BigIntegerField(_("from the pool"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE
+    )
+    action_code = models.CharField(_("action"), max_length=64, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    created_at = models.DateTimeField(_("created at"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("hold")
+        verbose_name_plural = _("holds")
+        indexes = [
+            models.Index(
+                fields=["organisation", "expires_at"],
+                condition=Q(status="active"),
+                name="hold_active_by_expiry",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="hold_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(from_assigned__gte=0)
+                & Q(from_pool__gte=0)
+                & Q(credits=F("from_assigned") + F("from_pool")),
+                name="hold_funding_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold #{self.pk} {self.credits} ({self.get_status_display()})"
+
+
+class Consumption(models.Model):
+    """One spend by a client: who, which action, its parameters, how many credits (the lots
+    that paid are the ledger entries pointing here)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="consumptions"
+    )
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consumptions")
+    action_code = models.CharField(_("action"), max_length=64)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    credits = models.BigIntegerField(_("credits"))
+    from_assigned = models.BigIntegerField(_("from assigned credits"), default=0)
+    from_pool = models.BigIntegerField(_("from the pool"), default=0)
+    hold = models.OneToOneField(
+        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="consumption"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("consumption")
+        verbose_name_plural = _("consumptions")
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"], name="consumption_org_recent"),
+            models.Index(fields=["client", "-created_at"], name="consumption_client_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credits__gte=0)
+                & Q(from_assigned__gte=0)
+                & Q(from_pool__gte=0)
+                & Q(credits=F("from_assigned") + F("from_pool")),
+                name="consumption_funding_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_code}: {self.credits}"
+
+
+class AssignmentKind(models.TextChoices):
+    ASSIGN = "assign", _("Assigned")
+    UNASSIGN = "unassign", _("Taken back")
+
+
+class Assignment(models.Model):
+    """Credits moved between the unassigned pool and a client, with why (G3)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="assignments"
+    )
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="assignments")
+    kind = models.CharField(_("kind"), max_length=10, choices=AssignmentKind.choices)
+    credits = models.BigIntegerField(_("credits"))
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gt=0), name="assignment_credits_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.credits} → {self.client}"
+
+
+class EntryKind(models.TextChoices):
+    GRANT = "grant", _("Credits added")
+    DEBIT = "debit", _("Consumption")
+    HOLD = "hold", _("Hold placed")
+    CAPTURE = "capture", _("Hold captured")
+    RELEASE = "release", _("Hold released")
+    HOLD_EXPIRY = "hold_expiry", _("Hold expired")
+    ASSIGN = "assign", _("Assigned")
+    UNASSIGN = "unassign", _("Taken back")
+    EXPIRY = "expiry", _("Credits expired")
+    EXTENSION = "extension", _("Expiry extended")
+    LIMIT_RESET = "limit_reset", _("Spending limit reset")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class LedgerEntry(models.Model):
+    """One immutable change. Summed per organisation (and per client, per lot) the deltas give
+    every stored figure: balance, held, assigned, a client's assigned and used credits, a lot's
+    remaining credits."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
+    credits = models.BigIntegerField(_("credits"), default=0)
+    held_delta = models.BigIntegerField(_("held change"), default=0)
+    assigned_delta = models.BigIntegerField(_("assigned change"), default=0)
+    used_delta = models.BigIntegerField(_("limit use change"), default=0)
+    balance_after = models.BigIntegerField(_("balance after"))
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    consumption = models.ForeignKey(
+        Consumption, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    hold = models.ForeignKey(
+        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reference = models.CharField(_("reference"), max_length=300, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"], name="entry_org_recent"),
+            models.Index(fields=["client", "-created_at"], name="entry_client_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.credits:+d}"
+
+
+class IdempotencyKey(models.Model):
+    """The first result of a retryable write (X3): the same key with the same input returns it;
+    with another input the write is refused."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
+    key = models.CharField(max_length=200)
+    operation = models.CharField(max_length=40)
+    fingerprint = models.CharField(max_length=64)
+    result_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "key"], name="idempotency_key_unique_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation}:{self.key}"

@@ -1,0 +1,41 @@
+"""Thin Celery tasks (K2): each calls one service with the current time."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from credits import services
+from credits.audit import ledger_drift
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="credits.expire_due")
+def expire_due() -> dict[str, int]:
+    """Holds and lots past their expiry. Safe to run twice or at once (locks, re-reads)."""
+    run = services.expire_due(now=timezone.now())
+    return {
+        "organisations": run.organisations,
+        "holds_expired": run.holds_expired,
+        "credits_expired": run.credits_expired,
+    }
+
+
+@shared_task(name="credits.expire_holds")
+def expire_holds() -> int:
+    return services.expire_holds(now=timezone.now()).holds_expired
+
+
+@shared_task(name="credits.reset_monthly")
+def reset_monthly() -> int:
+    return services.reset_monthly(now=timezone.now())
+
+
+@shared_task(name="credits.ledger_check")
+def ledger_check() -> list[str]:
+    """Alert (log at error level) on drift; never corrects."""
+    drifts = [str(drift) for drift in ledger_drift()]
+    for drift in drifts:
+        logger.error("ledger drift: %s", drift)
+    return drifts
