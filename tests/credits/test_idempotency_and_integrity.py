@@ -1,0 +1,119 @@
+"""Idempotency (X3) and the ledger's own defences (X1, X2)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
+
+from credits import services
+from credits.exceptions import IdempotencyConflict
+from credits.models import Consumption, CreditPool, LedgerEntry, Lot
+from tests.credits.conftest import figures, pool_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_same_key_and_input_returns_the_first_debit_without_a_second_effect_x3(
+    organisation, now
+):
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    first = services.debit(
+        client=own, credits=30, action_code="export", params={"rows": 30}, now=now,
+        idempotency_key="req-1",
+    )  # fmt: skip
+    again = services.debit(
+        client=own, credits=30, action_code="export", params={"rows": 30},
+        now=now + timedelta(seconds=5), idempotency_key="req-1",
+    )  # fmt: skip
+    assert again.pk == first.pk
+    assert Consumption.objects.count() == 1
+    assert pool_of(organisation) == (70, 0, 0)
+
+
+def test_the_same_key_with_a_different_input_is_a_conflict_and_moves_nothing_x3(organisation, now):
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    services.debit(client=own, credits=30, action_code="export", now=now, idempotency_key="req-1")
+    before = figures(organisation)
+    with pytest.raises(IdempotencyConflict, match="“req-1” was already used"):
+        services.debit(
+            client=own, credits=31, action_code="export", now=now, idempotency_key="req-1"
+        )
+    assert figures(organisation) == before
+
+
+@pytest.mark.parametrize("operation", ["grant", "assign", "hold"])
+def test_retried_grants_assignments_and_holds_take_effect_once_x3(
+    organisation, make_client, now, operation
+):
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    client = make_client("List")
+    calls = {
+        "grant": lambda: services.grant(
+            organisation=organisation, credits=50, source="purchase", now=now,
+            idempotency_key="k",
+        ),
+        "assign": lambda: services.assign(
+            organisation=organisation, client=client, credits=50, now=now, idempotency_key="k"
+        ),
+        "hold": lambda: services.hold(
+            client=client, credits=50, expires_at=now + timedelta(days=1), now=now,
+            idempotency_key="k",
+        ),
+    }  # fmt: skip
+    first = calls[operation]()
+    after_first = figures(organisation)
+    assert calls[operation]().pk == first.pk
+    assert figures(organisation) == after_first
+
+
+def test_a_refused_request_does_not_burn_its_key_x3(organisation, now):
+    own = organisation.clients.get(kind="own")
+    with pytest.raises(services.InsufficientCredits):
+        services.debit(client=own, credits=30, action_code="x", now=now, idempotency_key="k")
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    consumption = services.debit(
+        client=own, credits=30, action_code="x", now=now, idempotency_key="k"
+    )
+    assert consumption.credits == 30
+    assert pool_of(organisation) == (70, 0, 0)
+
+
+def test_the_database_refuses_to_change_or_delete_a_ledger_entry_x1(organisation, now):
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    entry = LedgerEntry.objects.get()
+    with pytest.raises(Exception, match="ledger entries are immutable"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).update(credits=1_000_000)
+    with pytest.raises(Exception, match="ledger entries are immutable"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).credits == 100
+
+
+def test_the_database_refuses_a_negative_balance_x2(organisation, now):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditPool.objects.filter(pk=organisation.pk).update(balance=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditPool.objects.filter(pk=organisation.pk).update(held=5)  # more held than balance
+    lot = services.grant(organisation=organisation, credits=10, source="purchase", now=now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Lot.objects.filter(pk=lot.pk).update(remaining=11)
+
+
+def test_ledger_check_is_clean_after_normal_work_and_names_a_drift_x1(
+    organisation, make_client, now, capsys
+):
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    services.assign(organisation=organisation, client=make_client("A"), credits=40, now=now)
+    call_command("ledger_check")
+    assert "ledger clean" in capsys.readouterr().out
+    # Given a figure changed behind the services' back
+    CreditPool.objects.filter(pk=organisation.pk).update(balance=90)
+    # Then the check fails and names the organisation and the figure
+    with pytest.raises(CommandError, match="ledger drift: 2 figure"):
+        call_command("ledger_check")
+    errors = capsys.readouterr().err
+    assert "Acme (acme): balance is 90, entries add up to 100" in errors
+    assert "Acme (acme): balance (lots) is 90, entries add up to 100" in errors
