@@ -7,12 +7,18 @@ from django.contrib.auth import get_user_model
 from clients import services
 from clients.exceptions import ClientsError
 from clients.models import Client, Membership, Organisation
+from credits.models import Preset
 
 
 class OrganisationAddForm(forms.ModelForm):
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.order_by("username"),
         help_text="Becomes the owner; the own client and the credit pool are created too.",
+    )
+    preset = forms.ChoiceField(
+        choices=Preset.choices,
+        initial=Preset.CUSTOM,
+        help_text="Credit policies of one of the seed systems (editable later on the pool).",
     )
 
     class Meta:
@@ -79,7 +85,9 @@ class OrganisationAdmin(admin.ModelAdmin):
         if change:
             services.update_organisation(organisation=obj, **fields)
         else:
-            created = services.create_organisation(owner=form.cleaned_data["owner"], **fields)
+            created = services.create_organisation(
+                owner=form.cleaned_data["owner"], preset=form.cleaned_data["preset"], **fields
+            )
             obj.pk = created.pk
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -433,11 +433,21 @@ def _run_expiry(candidates: set[int], now: datetime) -> ExpiryRun:
     return ExpiryRun(len(candidates), holds, credits)
 
 
-def _begin(organisation_id: int, *, now: datetime, actor: User = None, key: str = "") -> _Work:
-    """Lock the pool and bring it up to date before an operation looks at any figure."""
+def _begin(
+    organisation_id: int,
+    *,
+    now: datetime,
+    actor: User = None,
+    key: str = "",
+    fingerprint: str = "",
+) -> tuple[_Work, int | None]:
+    """Lock the pool; answer a retried request with its first result (writing nothing), or
+    bring the pool up to date (expiry, holds) before the operation looks at any figure."""
     work = _Work(pool=_lock_pool(organisation_id), now=now, actor=actor, key=key)
-    _expire_due_locked(work)
-    return work
+    replayed = _replay(work.pool, key, fingerprint)
+    if replayed is None:
+        _expire_due_locked(work)
+    return work, replayed
 
 
 # --- credits in: grant and adjust ----------------------------------------------------------
@@ -478,8 +488,9 @@ def grant(
         expires_at="policy" if expires_at is DEFAULT else expires_at,
         reference=reference,
     )
-    work = _begin(organisation.pk, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return Lot.objects.get(pk=replayed)
     if expires_at is DEFAULT:
@@ -558,8 +569,9 @@ def adjust(
         )
         return lot.entries.get(kind=EntryKind.GRANT)
     fingerprint = _fingerprint("adjust", credits=credits, reason=reason)
-    work = _begin(organisation.pk, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return LedgerEntry.objects.get(pk=replayed)
     unassigned = work.pool.balance - work.pool.held - work.pool.assigned
@@ -638,8 +650,9 @@ def debit(
     fingerprint = _fingerprint(
         "debit", client=client.pk, credits=credits, action=action_code, params=params
     )
-    work = _begin(client.organisation_id, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return Consumption.objects.get(pk=replayed)
     account, split = _fund(work, client, credits)
@@ -695,8 +708,9 @@ def hold(
     fingerprint = _fingerprint(
         "hold", client=client.pk, credits=credits, action=action_code, params=params
     )
-    work = _begin(client.organisation_id, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return Hold.objects.get(pk=replayed)
     account, split = _fund(work, client, credits)
@@ -755,7 +769,7 @@ def capture(
     if credits is not None:
         _check_credits(credits)
     with transaction.atomic():
-        work = _begin(hold.organisation_id, now=now, actor=actor)
+        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
         account = work.account(hold.client_id)  # fixed order: pool, account, then the hold
         locked, refusal = _lock_active_hold(hold)
         if refusal is None:
@@ -825,7 +839,7 @@ def _capture_locked(
 def release(*, hold: Hold, now: datetime, actor: User = None) -> Hold:
     """Give a hold's credits back, unspent."""
     with transaction.atomic():
-        work = _begin(hold.organisation_id, now=now, actor=actor)
+        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
         work.account(hold.client_id)
         locked, refusal = _lock_active_hold(hold)
         if refusal is None:
@@ -857,8 +871,9 @@ def assign(
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("Credits cannot move to another organisation's client."))
     fingerprint = _fingerprint("assign", client=client.pk, credits=credits, reference=reference)
-    work = _begin(organisation.pk, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return Assignment.objects.get(pk=replayed)
     if not client.is_active:
@@ -925,8 +940,9 @@ def unassign(
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
     fingerprint = _fingerprint("unassign", client=client.pk, credits=credits, reference=reference)
-    work = _begin(organisation.pk, now=now, actor=actor, key=idempotency_key)
-    replayed = _replay(work.pool, idempotency_key, fingerprint)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
     if replayed is not None:
         return Assignment.objects.get(pk=replayed)
     if not work.pool.assignments_reversible:
@@ -958,7 +974,7 @@ def set_spending_limit(
         limit = None
     else:
         _check_credits(limit, allow_zero=True)
-    work = _begin(client.organisation_id, now=now, actor=actor)
+    work, _replayed = _begin(client.organisation_id, now=now, actor=actor)
     account = work.account(client.pk)
     if kind != account.limit_kind:
         start = month_start(now, client.organisation.time_zone) if kind == "monthly" else now

@@ -1,12 +1,15 @@
 """The demo: one organisation per seed system, so every requirement can be seen in a browser."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import AccessMode, ClientKind, Organisation, Role
+from demo.history import make_history
 
 DEMO_PASSWORD = "demo-credits-2026"
 STAFF_USERNAME = "staff"
@@ -20,12 +23,14 @@ class DemoOrganisation:
     currency: str
     time_zone: str
     language: str
+    preset: str
     clients: tuple[tuple[str, str, str], ...]  # (name, kind, access mode)
 
 
 SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="corporama",
+        preset="data_provider",
         name="Corporama Data",
         imitates="data provider (Corporama)",
         currency="EUR",
@@ -38,6 +43,7 @@ SEED_ORGANISATIONS = (
     ),
     DemoOrganisation(
         slug="deepetch",
+        preset="translation",
         name="Deepetch Translation",
         imitates="translation service (Deepetch)",
         currency="EUR",
@@ -51,6 +57,7 @@ SEED_ORGANISATIONS = (
     ),
     DemoOrganisation(
         slug="smsplatform",
+        preset="sms",
         name="SMS Platform",
         imitates="SMS platform",
         currency="EUR",
@@ -64,6 +71,7 @@ SEED_ORGANISATIONS = (
     ),
     DemoOrganisation(
         slug="clientmanager",
+        preset="crm",
         name="ClientManager CRM",
         imitates="CRM (ClientManager)",
         currency="GBP",
@@ -76,6 +84,7 @@ SEED_ORGANISATIONS = (
     ),
     DemoOrganisation(
         slug="seriousgames",
+        preset="serious_game",
         name="Serious Game Studio",
         imitates="serious-game studio",
         currency="EUR",
@@ -127,9 +136,10 @@ def _user(username: str, *, first_name: str = "", last_name: str = "", staff: bo
 
 
 @transaction.atomic
-def load_demo() -> list[Organisation]:
+def load_demo(*, now: datetime | None = None) -> list[Organisation]:
     """Create the five seed organisations with their people and clients; runs once per
     database (a second call changes nothing and returns the existing organisations)."""
+    now = now or timezone.now()
     if demo_is_loaded():
         return list(Organisation.objects.filter(slug__in=[s.slug for s in SEED_ORGANISATIONS]))
     _user(STAFF_USERNAME, first_name="Back", last_name="Office", staff=True)
@@ -143,6 +153,7 @@ def load_demo() -> list[Organisation]:
             currency=seed.currency,
             time_zone=seed.time_zone,
             language=seed.language,
+            preset=seed.preset,
         )
         for role in (Role.ADMIN, Role.MEMBER):
             person = _user(f"{seed.slug}-{role.value}", first_name=role.label, last_name=seed.name)
@@ -151,5 +162,6 @@ def load_demo() -> list[Organisation]:
             client_services.create_client(
                 organisation=organisation, name=name, kind=kind, access_mode=access_mode
             )
+        make_history(organisation, seed.preset, now=now)
         organisations.append(organisation)
     return organisations

@@ -1,4 +1,4 @@
-"""Holds (S2): available = balance − held; a hold resolves exactly once."""
+"""Holds (S2): available = balance - held; a hold resolves exactly once."""
 
 from datetime import timedelta
 

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
 from credits import services
+from credits.audit import ledger_drift
 from credits.exceptions import IdempotencyConflict
 from credits.models import Consumption, CreditPool, LedgerEntry, Lot
 from tests.credits.conftest import figures, pool_of
@@ -117,3 +118,27 @@ def test_ledger_check_is_clean_after_normal_work_and_names_a_drift_x1(
     errors = capsys.readouterr().err
     assert "Acme (acme): balance is 90, entries add up to 100" in errors
     assert "Acme (acme): balance (lots) is 90, entries add up to 100" in errors
+
+
+def test_a_retry_after_a_lot_expired_returns_the_first_result_and_leaves_the_ledger_exact_x3(
+    organisation, now
+):
+    """X1, X3: answering a retry writes nothing, not even the expiry that is due (the expiry
+    job or the next real operation writes it with its entries)."""
+    services.grant(
+        organisation=organisation,
+        credits=100,
+        source="purchase",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    own = organisation.clients.get(kind="own")
+    first = services.debit(client=own, credits=10, action_code="x", now=now, idempotency_key="k")
+    again = services.debit(
+        client=own, credits=10, action_code="x", now=now + timedelta(days=2), idempotency_key="k"
+    )
+    assert again.pk == first.pk
+    assert ledger_drift() == []
+    assert services.expire_due(now=now + timedelta(days=2)).credits_expired == 90
+    assert pool_of(organisation) == (0, 0, 0)
+    assert ledger_drift() == []
