@@ -64,7 +64,7 @@ DEFAULT = object()  # "use the organisation's policy" for grant's expiry
 def open_pool(*, organisation: Organisation, preset: str = "custom") -> CreditPool:
     """Every organisation gets its pool, empty, the moment it exists."""
     pool, _created = CreditPool.objects.get_or_create(
-        organisation=organisation, defaults=PRESETS[preset].pool_fields()
+        organisation=organisation, defaults={"preset": preset, **PRESETS[preset].pool_fields()}
     )
     return pool
 
@@ -87,6 +87,7 @@ def apply_preset(*, organisation: Organisation, preset: str) -> CreditPool:
     """Set the policies of one of the seed systems (selectable in admin), and whether each
     client may draw from the pool, which the preset decides too."""
     pool = _lock_pool(organisation.pk)
+    pool.preset = preset
     for name, value in PRESETS[preset].pool_fields().items():
         setattr(pool, name, value)
     pool.full_clean()

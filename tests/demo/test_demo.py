@@ -1,0 +1,51 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core.management import call_command
+from django.db.models import Min
+
+from clients.models import Organisation
+from credits.audit import ledger_drift
+from credits.models import Consumption, CreditPool, LedgerEntry
+from demo import services as demo
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def test_the_demo_loads_five_seed_organisations_with_months_of_exact_history_x1():
+    organisations = demo.load_demo(now=NOW)
+    assert sorted(o.slug for o in organisations) == [
+        "clientmanager",
+        "corporama",
+        "deepetch",
+        "seriousgames",
+        "smsplatform",
+    ]
+    presets = dict(CreditPool.objects.values_list("organisation__slug", "preset"))
+    assert presets == {
+        "corporama": "data_provider",
+        "deepetch": "translation",
+        "smsplatform": "sms",
+        "clientmanager": "crm",
+        "seriousgames": "serious_game",
+    }
+    first_entries = dict(
+        LedgerEntry.objects.values_list("organisation__slug").annotate(first=Min("created_at"))
+    )
+    for slug, first in first_entries.items():
+        assert first.date() == (NOW - relativedelta(months=6)).date(), slug
+    assert set(Consumption.objects.values_list("organisation__slug", flat=True)) == set(presets)
+    assert ledger_drift() == []
+
+
+def test_loading_the_demo_twice_changes_nothing(capsys):
+    demo.load_demo(now=NOW)
+    entries = LedgerEntry.objects.count()
+    call_command("load_demo")
+    assert "Demo already loaded: 5 organisations." in capsys.readouterr().out
+    assert LedgerEntry.objects.count() == entries
+    assert Organisation.objects.count() == 5
