@@ -7,6 +7,7 @@ from dateutil.relativedelta import relativedelta
 
 from credits import services
 from credits.audit import ledger_drift
+from credits.exceptions import InsufficientCredits, InvalidAmount
 from credits.models import EntryKind, LedgerEntry, Lot
 from credits.services import proportional_shares
 from tests.credits.conftest import assigned_of, figures, pool_of
@@ -136,7 +137,7 @@ def test_inactivity_expiry_applies_before_a_late_debit_d3(organisation, now):
     services.apply_preset(organisation=organisation, preset="translation")
     services.grant(organisation=organisation, credits=100, source="purchase", now=now)
     own = organisation.clients.get(kind="own")
-    with pytest.raises(services.InsufficientCredits):
+    with pytest.raises(InsufficientCredits):
         services.debit(
             client=own, credits=10, action_code="x", now=now + relativedelta(months=12, days=1)
         )
@@ -169,7 +170,7 @@ def test_a_plan_allowance_expires_at_its_cycle_end_and_is_spent_first_m2(organis
 
 def test_a_plan_allowance_without_a_cycle_end_is_refused_x6(organisation, now):
     before = figures(organisation)
-    with pytest.raises(services.InvalidAmount):
+    with pytest.raises(InvalidAmount):
         services.grant(organisation=organisation, credits=100, source="plan_allowance", now=now)
     assert figures(organisation) == before
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from credits import services
 from credits.audit import ledger_drift
-from credits.exceptions import IdempotencyConflict
+from credits.exceptions import IdempotencyConflict, InsufficientCredits
 from credits.models import Consumption, CreditPool, LedgerEntry, Lot
 from tests.credits.conftest import figures, pool_of
 
@@ -73,7 +73,7 @@ def test_retried_grants_assignments_and_holds_take_effect_once_x3(
 
 def test_a_refused_request_does_not_burn_its_key_x3(organisation, now):
     own = organisation.clients.get(kind="own")
-    with pytest.raises(services.InsufficientCredits):
+    with pytest.raises(InsufficientCredits):
         services.debit(client=own, credits=30, action_code="x", now=now, idempotency_key="k")
     services.grant(organisation=organisation, credits=100, source="purchase", now=now)
     consumption = services.debit(

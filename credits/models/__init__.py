@@ -1,0 +1,43 @@
+"""The credits app's models: the ledger, and the rate card that prices what credits buy."""
+
+from credits.models.ledger import (
+    Assignment,
+    AssignmentKind,
+    ClientAccount,
+    Consumption,
+    CreditPool,
+    EntryKind,
+    ExpiryKind,
+    Hold,
+    HoldStatus,
+    IdempotencyKey,
+    LedgerEntry,
+    LimitKind,
+    Lot,
+    LotSource,
+    Preset,
+)
+from credits.models.ratecard import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
+
+__all__ = [
+    "ActionPrice",
+    "Assignment",
+    "AssignmentKind",
+    "BillableAction",
+    "ClientAccount",
+    "Consumption",
+    "CreditPool",
+    "EntryKind",
+    "ExpiryKind",
+    "Hold",
+    "HoldStatus",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "LimitKind",
+    "Lot",
+    "LotSource",
+    "Preset",
+    "Quote",
+    "RuleKind",
+    "SmsRate",
+]

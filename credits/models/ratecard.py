@@ -1,0 +1,156 @@
+"""What a credit buys: each organisation's rate card of billable actions, SMS rates by
+country, and the quotes shown before a paid action is confirmed (C5)."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import Client, Organisation
+from credits.models.ledger import Consumption
+
+
+class RuleKind(models.TextChoices):
+    FREE = "free", _("Free")
+    FLAT = "flat", _("Flat")
+    PER_UNIT = "per_unit", _("Per unit")
+    TABLE = "table", _("Table by parameters")
+    SMS = "sms", _("SMS by country and length")
+
+
+class BillableAction(models.Model):
+    """One line of an organisation's rate card and the rule that prices it."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="billable_actions"
+    )
+    code = models.SlugField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    rule = models.CharField(_("cost rule"), max_length=10, choices=RuleKind.choices)
+    credits = models.BigIntegerField(
+        _("credits"),
+        default=0,
+        help_text=_("Flat: the cost. Per unit: the cost of one unit."),
+    )
+    unit_param = models.SlugField(
+        _("unit parameter"),
+        max_length=64,
+        blank=True,
+        help_text=_("Per unit, or a table priced per unit: the parameter counting the units."),
+    )
+    table_params = models.JSONField(
+        _("table parameters"),
+        default=list,
+        blank=True,
+        help_text=_('Table: the parameters the price depends on, e.g. ["service", "complexity"].'),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["organisation__name", "category", "name"]
+        verbose_name = _("billable action")
+        verbose_name_plural = _("billable actions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "code"], name="action_code_unique_in_organisation"
+            ),
+            models.CheckConstraint(condition=Q(credits__gte=0), name="action_credits_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ActionPrice(models.Model):
+    """One row of a table rule: the parameter values it matches and its price (D2)."""
+
+    action = models.ForeignKey(BillableAction, on_delete=models.CASCADE, related_name="prices")
+    match = models.JSONField(_("parameter values"), help_text=_('e.g. {"service": "legal"}'))
+    match_key = models.CharField(max_length=300, editable=False)
+    credits = models.BigIntegerField(_("credits"))
+
+    class Meta:
+        ordering = ["action", "match_key"]
+        verbose_name = _("price by parameters")
+        verbose_name_plural = _("prices by parameters")
+        constraints = [
+            models.UniqueConstraint(fields=["action", "match_key"], name="action_price_unique"),
+            models.CheckConstraint(condition=Q(credits__gte=0), name="action_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.match_key}: {self.credits}"
+
+
+class SmsRate(models.Model):
+    """Credits per SMS part to one destination country (S1)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="sms_rates"
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Two capital letters (ISO 3166)."))],
+    )
+    name = models.CharField(_("name"), max_length=100)
+    calling_code = models.CharField(
+        _("calling code"),
+        max_length=4,
+        validators=[RegexValidator(r"^[1-9][0-9]{0,3}$", _("Digits, without + or 00."))],
+    )
+    credits_per_segment = models.BigIntegerField(_("credits per part"))
+
+    class Meta:
+        ordering = ["organisation__name", "country"]
+        verbose_name = _("SMS rate")
+        verbose_name_plural = _("SMS rates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "country"], name="sms_rate_one_per_country"
+            ),
+            models.CheckConstraint(
+                condition=Q(credits_per_segment__gt=0), name="sms_rate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.credits_per_segment}"
+
+
+class Quote(models.Model):
+    """The recap shown before a paid action (C5): its price holds until `expires_at`."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="quotes")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="quotes")
+    action = models.ForeignKey(BillableAction, on_delete=models.PROTECT, related_name="quotes")
+    params = models.JSONField(_("parameters"), default=dict)
+    details = models.JSONField(_("pricing details"), default=dict)
+    credits = models.BigIntegerField(_("cost"))
+    balance_before = models.BigIntegerField(_("balance before"))
+    balance_after = models.BigIntegerField(_("balance after"))
+    allowed = models.BooleanField(_("allowed"))
+    reason = models.CharField(_("reason"), max_length=30, blank=True)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("valid until"))
+    consumption = models.OneToOneField(
+        Consumption, on_delete=models.PROTECT, null=True, blank=True, related_name="quote"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gte=0), name="quote_credits_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quote #{self.pk}: {self.credits}"

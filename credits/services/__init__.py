@@ -1,0 +1,50 @@
+"""The only module that writes the ledger (DESIGN: only `credits` touches it).
+
+Every operation that changes a figure locks the organisation's pool row first, then the
+client accounts it touches (by primary key), then works on lots and holds: one fixed order,
+so two operations never wait on each other in a cycle. The pool lock also serialises the
+organisation's idempotency keys, lots and holds, which is why lots are read without a lock of
+their own. Every change of a figure is written as ledger entries in the same transaction.
+
+Time is always passed in (`now`); expiry, hold expiry and monthly limit resets are applied
+lazily by every operation under the lock as well as by the periodic jobs, so a figure read
+right after the pool lock is always current.
+"""
+
+from credits.services.accounts import (
+    POLICY_FIELDS,
+    apply_preset,
+    open_client_account,
+    open_pool,
+    update_policy,
+)
+from credits.services.assignments import assign, reset_monthly, set_spending_limit, unassign
+from credits.services.core import month_start
+from credits.services.expiry import ExpiryRun, expire_due, expire_holds, proportional_shares
+from credits.services.grants import DEFAULT, adjust, grant
+from credits.services.spending import capture, debit, hold, hold_expiry_default, release
+
+__all__ = [
+    "DEFAULT",
+    "POLICY_FIELDS",
+    "ExpiryRun",
+    "adjust",
+    "apply_preset",
+    "assign",
+    "capture",
+    "debit",
+    "expire_due",
+    "expire_holds",
+    "grant",
+    "hold",
+    "hold_expiry_default",
+    "month_start",
+    "open_client_account",
+    "open_pool",
+    "proportional_shares",
+    "release",
+    "reset_monthly",
+    "set_spending_limit",
+    "unassign",
+    "update_policy",
+]

@@ -1,0 +1,193 @@
+"""Assignments to clients (G3, G4, S5) and spending limits (D4)."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from clients.models import Client, ClientKind, Organisation
+from credits.exceptions import (
+    ForeignClient,
+    InsufficientCredits,
+    InvalidAmount,
+    NotReassignable,
+)
+from credits.models import (
+    Assignment,
+    AssignmentKind,
+    ClientAccount,
+    EntryKind,
+    LimitKind,
+)
+from credits.services.core import (
+    User,
+    _check_credits,
+    _fingerprint,
+    _lock_pool,
+    _remember,
+    _restart_window,
+    _roll_monthly_window,
+    _Work,
+    month_start,
+)
+from credits.services.expiry import _begin
+
+# --- assignments (G3, G4, S5) and limits (D4) ---------------------------------------------
+
+
+@transaction.atomic
+def assign(
+    *,
+    organisation: Organisation,
+    client: Client,
+    credits: int,
+    now: datetime,
+    reference: str = "",
+    comment: str = "",
+    actor: User = None,
+    idempotency_key: str = "",
+) -> Assignment:
+    """Move unassigned credits to one client of the same organisation (S7)."""
+    _check_credits(credits)
+    if client.organisation_id != organisation.pk:
+        raise ForeignClient(_("Credits cannot move to another organisation's client."))
+    fingerprint = _fingerprint("assign", client=client.pk, credits=credits, reference=reference)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return Assignment.objects.get(pk=replayed)
+    if not client.is_active:
+        raise InvalidAmount(_("This client is inactive."))
+    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+    if credits > unassigned:
+        raise InsufficientCredits(needed=credits, available=unassigned)
+    return _move_assignment(
+        work, client, credits, AssignmentKind.ASSIGN, reference, comment, fingerprint
+    )
+
+
+def _move_assignment(
+    work: _Work,
+    client: Client,
+    credits: int,
+    kind: str,
+    reference: str,
+    comment: str,
+    fingerprint: str,
+) -> Assignment:
+    delta = credits if kind == AssignmentKind.ASSIGN else -credits
+    account = work.account(client.pk)
+    account.assigned_remaining += delta
+    work.pool.assigned += delta
+    assignment = Assignment.objects.create(
+        organisation_id=work.pool.pk,
+        client=client,
+        kind=kind,
+        credits=credits,
+        reference=reference,
+        comment=comment,
+        actor=work.actor,
+        created_at=work.now,
+    )
+    entry_kind = EntryKind.ASSIGN if kind == AssignmentKind.ASSIGN else EntryKind.UNASSIGN
+    work.entry(
+        entry_kind,
+        client_id=client.pk,
+        assignment_id=assignment.pk,
+        assigned_delta=delta,
+        reference=reference,
+    )
+    work.save()
+    _remember(work, kind, fingerprint, assignment.pk)
+    return assignment
+
+
+@transaction.atomic
+def unassign(
+    *,
+    organisation: Organisation,
+    client: Client,
+    credits: int,
+    now: datetime,
+    reference: str = "",
+    comment: str = "",
+    actor: User = None,
+    idempotency_key: str = "",
+) -> Assignment:
+    """Take assigned credits back to the pool, where the organisation's policy allows it (the
+    serious-game preset never does, G3)."""
+    _check_credits(credits)
+    if client.organisation_id != organisation.pk:
+        raise ForeignClient(_("This client belongs to another organisation."))
+    fingerprint = _fingerprint("unassign", client=client.pk, credits=credits, reference=reference)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return Assignment.objects.get(pk=replayed)
+    if not work.pool.assignments_reversible:
+        raise NotReassignable(_("Assigned credits cannot be taken back in this organisation."))
+    account = work.account(client.pk)
+    if credits > account.assigned_remaining:
+        raise InsufficientCredits(needed=credits, available=account.assigned_remaining)
+    return _move_assignment(
+        work, client, credits, AssignmentKind.UNASSIGN, reference, comment, fingerprint
+    )
+
+
+@transaction.atomic
+def set_spending_limit(
+    *,
+    client: Client,
+    kind: str,
+    now: datetime,
+    limit: int | None = None,
+    draws_from_pool: bool | None = None,
+    actor: User = None,
+) -> ClientAccount:
+    """Set what a client may draw from the pool (D4, S5). Switching between monthly and fixed
+    (or from none) starts a new window with the used counter at 0 — plus whatever the client's
+    active holds still reserve, which will be spent in the new window."""
+    if kind not in LimitKind.values:
+        raise InvalidAmount(_("Unknown kind of spending limit: %s") % kind)
+    if kind == LimitKind.NONE:
+        limit = None
+    else:
+        _check_credits(limit, allow_zero=True)
+    work, _replayed = _begin(client.organisation_id, now=now, actor=actor)
+    account = work.account(client.pk)
+    if kind != account.limit_kind:
+        start = month_start(now, client.organisation.time_zone) if kind == "monthly" else now
+        _restart_window(work, account, start)
+    account.limit_kind = kind
+    account.limit = limit
+    if draws_from_pool is not None:
+        account.draws_from_pool = draws_from_pool or client.kind == ClientKind.OWN
+    account.save(update_fields=["limit_kind", "limit", "draws_from_pool"])
+    work.save()
+    return account
+
+
+def reset_monthly(*, now: datetime) -> int:
+    """The monthly job: monthly limits whose window started before this month (in each
+    organisation's time zone) start a new one. Re-running it is harmless. Returns how many."""
+    accounts = ClientAccount.objects.filter(limit_kind=LimitKind.MONTHLY).select_related(
+        "organisation"
+    )
+    due = [
+        account
+        for account in accounts
+        if account.window_start is None
+        or account.window_start < month_start(now, account.organisation.time_zone)
+    ]
+    reset = 0
+    for account in due:
+        with transaction.atomic():
+            work = _Work(pool=_lock_pool(account.organisation_id), now=now)
+            locked = work.account(account.pk)
+            before = locked.window_start
+            _roll_monthly_window(work, locked, account.organisation.time_zone)
+            reset += locked.window_start != before
+            work.save()
+    return reset

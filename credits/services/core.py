@@ -1,0 +1,182 @@
+"""What every ledger operation shares: the unit of work that accumulates figures and
+entries under the pool lock, idempotency keys, limit windows, and taking credits from lots."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from credits.exceptions import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidAmount,
+)
+from credits.models import (
+    ClientAccount,
+    CreditPool,
+    EntryKind,
+    Hold,
+    HoldStatus,
+    IdempotencyKey,
+    LedgerEntry,
+    LimitKind,
+    Lot,
+)
+
+User = AbstractBaseUser | None
+
+
+@dataclass
+class _Work:
+    """What one locked operation changes; written at the end in a few statements."""
+
+    pool: CreditPool
+    now: datetime
+    actor: User = None
+    key: str = ""
+    entries: list[LedgerEntry] = field(default_factory=list)
+    accounts: dict[int, ClientAccount] = field(default_factory=dict)
+
+    def entry(self, kind: str, **values: object) -> LedgerEntry:
+        self.pool.balance += values.get("credits", 0)
+        entry = LedgerEntry(
+            organisation_id=self.pool.pk,
+            kind=kind,
+            balance_after=self.pool.balance,
+            actor=self.actor,
+            idempotency_key=self.key,
+            created_at=self.now,
+            **values,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def account(self, client_id: int) -> ClientAccount:
+        if client_id not in self.accounts:
+            self.accounts[client_id] = ClientAccount.objects.select_for_update().get(pk=client_id)
+        return self.accounts[client_id]
+
+    def lock_accounts(self, client_ids: list[int]) -> None:
+        """Lock several accounts at once, in primary-key order (the fixed lock order)."""
+        wanted = sorted(set(client_ids) - set(self.accounts))
+        for account in (
+            ClientAccount.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        ):
+            self.accounts[account.pk] = account
+
+    def save(self) -> None:
+        self.pool.save(update_fields=["balance", "held", "assigned", "last_activity_at"])
+        for account in self.accounts.values():
+            account.save(update_fields=["assigned_remaining", "used", "window_start"])
+        LedgerEntry.objects.bulk_create(self.entries)
+
+
+def _lock_pool(organisation_id: int) -> CreditPool:
+    return CreditPool.objects.select_for_update().get(pk=organisation_id)
+
+
+def _check_credits(credits: object, *, allow_zero: bool = False) -> int:
+    if not isinstance(credits, int) or isinstance(credits, bool):
+        raise InvalidAmount(_("Credits are whole numbers."))
+    if credits < 0 or (credits == 0 and not allow_zero):
+        raise InvalidAmount(_("The number of credits must be positive."))
+    return credits
+
+
+def _fingerprint(operation: str, **values: object) -> str:
+    text = json.dumps([operation, values], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(pool: CreditPool, key: str, fingerprint: str) -> int | None:
+    """The id of the first result for this key, None for a new key; a reused key with other
+    input is refused (X3). The caller holds the pool lock, so keys cannot race."""
+    if not key:
+        return None
+    stored = IdempotencyKey.objects.filter(organisation_id=pool.pk, key=key).first()
+    if stored is None:
+        return None
+    if stored.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            _("The idempotency key “%(key)s” was already used for a different request.")
+            % {"key": key}
+        )
+    return stored.result_id
+
+
+def _remember(work: _Work, operation: str, fingerprint: str, result_id: int | None) -> None:
+    if work.key:
+        IdempotencyKey.objects.create(
+            organisation_id=work.pool.pk,
+            key=work.key,
+            operation=operation,
+            fingerprint=fingerprint,
+            result_id=result_id,
+            created_at=work.now,
+        )
+
+
+def month_start(now: datetime, time_zone: str) -> datetime:
+    """Midnight on the first of the month, in the organisation's time zone (D4)."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _held_from_pool(client_id: int) -> int:
+    """Pool credits reserved by the client's active holds: they stay counted against the
+    limit through a reset, because they will be spent in the new window."""
+    holds = Hold.objects.filter(client_id=client_id, status=HoldStatus.ACTIVE)
+    return sum(holds.values_list("from_pool", flat=True))
+
+
+def _restart_window(work: _Work, account: ClientAccount, window_start: datetime) -> None:
+    carried = _held_from_pool(account.pk)
+    if account.used != carried:
+        work.entry(EntryKind.LIMIT_RESET, client_id=account.pk, used_delta=carried - account.used)
+        account.used = carried
+    account.window_start = window_start
+
+
+def _roll_monthly_window(work: _Work, account: ClientAccount, time_zone: str) -> None:
+    if account.limit_kind != LimitKind.MONTHLY:
+        return
+    start = month_start(work.now, time_zone)
+    if account.window_start is None or account.window_start < start:
+        _restart_window(work, account, start)
+
+
+def _spendable_lots(pool: CreditPool, now: datetime, *, include_expired: bool) -> list[Lot]:
+    """Lots in spending order: soonest expiry first, never-expiring last, oldest first on
+    ties (so plan allowances go before purchased credits, M2)."""
+    lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
+    if not include_expired:
+        lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    return list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
+
+
+def _take_from_lots(
+    work: _Work, credits: int, kind: str, *, include_expired: bool = False, **links: object
+) -> None:
+    """Take credits from lots in spending order, one entry per lot that paid; the first entry
+    also carries the links (client, consumption, deltas) of the operation."""
+    left = credits
+    changed: list[Lot] = []
+    for lot in _spendable_lots(work.pool, work.now, include_expired=include_expired):
+        taken = min(left, lot.remaining)
+        lot.remaining -= taken
+        changed.append(lot)
+        work.entry(kind, credits=-taken, lot_id=lot.pk, **links)
+        links = {k: v for k, v in links.items() if not k.endswith("_delta")}
+        left -= taken
+        if left == 0:
+            break
+    if left:
+        # The pool's figures said the credits were there; the lots disagree. Refuse rather
+        # than write a ledger that does not add up (ledger_check would name the drift).
+        raise InsufficientCredits(needed=credits, available=credits - left)
+    Lot.objects.bulk_update(changed, ["remaining"])

@@ -1,0 +1,191 @@
+"""Expiry of lots and holds (D3, S4, S8, M2), and the start of every locked operation."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.db.models import F
+
+from credits.models import (
+    ClientAccount,
+    CreditPool,
+    EntryKind,
+    ExpiryKind,
+    Hold,
+    HoldStatus,
+    Lot,
+)
+from credits.services.core import User, _lock_pool, _replay, _Work
+
+# --- expiry (D3, S4, S8, M2) ---------------------------------------------------------------
+
+
+def proportional_shares(total: int, weights: dict[int, int]) -> dict[int, int]:
+    """Split `total` over the weights in proportion, to the exact unit (S8).
+
+    Largest-remainder: everyone gets the floor of their exact share; the units left by rounding
+    down go one each to the largest remainders. Ties between equal remainders go to the larger
+    weight, then to the smaller key (the older client), so the result is deterministic.
+    """
+    weight_sum = sum(weights.values())
+    if total > weight_sum or total < 0:
+        raise ValueError("cannot take more than the weights hold")
+    if total == 0:
+        return dict.fromkeys(weights, 0)
+    shares = {key: total * weight // weight_sum for key, weight in weights.items()}
+    remainders = {key: total * weight % weight_sum for key, weight in weights.items()}
+    left = total - sum(shares.values())
+    for key in sorted(weights, key=lambda k: (-remainders[k], -weights[k], k))[:left]:
+        shares[key] += 1
+    return shares
+
+
+def _inactivity_deadline(pool: CreditPool) -> datetime | None:
+    if pool.expiry_kind != ExpiryKind.INACTIVITY or pool.last_activity_at is None:
+        return None
+    return pool.last_activity_at + relativedelta(months=pool.expiry_months)
+
+
+def _expire_lot(work: _Work, lot: Lot) -> int:
+    """Expire what is left of a lot: unassigned credits first, then the clients' assigned
+    credits in proportion (S8). Credits reserved by active holds are not taken: they stay on
+    the lot until the hold resolves, and a later run expires what the hold gave back."""
+    pool = work.pool
+    amount = min(lot.remaining, pool.balance - pool.held)
+    if amount <= 0:
+        return 0
+    from_unassigned = min(amount, pool.balance - pool.held - pool.assigned)
+    from_assigned = amount - from_unassigned
+    lot.remaining -= amount
+    lot.save(update_fields=["remaining"])
+    work.entry(EntryKind.EXPIRY, credits=-amount, lot_id=lot.pk)
+    if from_assigned:
+        holders = list(
+            ClientAccount.objects.filter(
+                organisation_id=pool.pk, assigned_remaining__gt=0
+            ).values_list("pk", flat=True)
+        )
+        work.lock_accounts(holders)
+        weights = {
+            pk: work.accounts[pk].assigned_remaining
+            for pk in sorted(holders)
+            if work.accounts[pk].assigned_remaining > 0
+        }
+        for client_id, share in proportional_shares(from_assigned, weights).items():
+            if share:
+                work.accounts[client_id].assigned_remaining -= share
+                work.entry(
+                    EntryKind.EXPIRY, client_id=client_id, assigned_delta=-share, lot_id=lot.pk
+                )
+        pool.assigned -= from_assigned
+    return amount
+
+
+def _release_hold(work: _Work, hold: Hold, status: str) -> None:
+    account = work.account(hold.client_id)
+    account.assigned_remaining += hold.from_assigned
+    account.used -= hold.from_pool
+    work.pool.held -= hold.credits
+    work.pool.assigned += hold.from_assigned
+    kind = EntryKind.RELEASE if status == HoldStatus.RELEASED else EntryKind.HOLD_EXPIRY
+    work.entry(
+        kind,
+        client_id=hold.client_id,
+        hold_id=hold.pk,
+        held_delta=-hold.credits,
+        assigned_delta=hold.from_assigned,
+        used_delta=-hold.from_pool,
+    )
+    hold.status = status
+    hold.resolved_at = work.now
+    hold.save(update_fields=["status", "resolved_at"])
+
+
+def _expire_due_locked(work: _Work) -> tuple[int, int]:
+    """Release holds past their expiry, then expire lots past theirs (or all, after the
+    inactivity period). Returns (holds expired, credits expired)."""
+    pool, now = work.pool, work.now
+    due_holds = list(
+        Hold.objects.select_for_update()
+        .filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE, expires_at__lte=now)
+        .order_by("pk")
+    )
+    work.lock_accounts([hold.client_id for hold in due_holds])
+    for hold in due_holds:
+        _release_hold(work, hold, HoldStatus.EXPIRED)
+    deadline = _inactivity_deadline(pool)
+    lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
+    if deadline is None or deadline > now:
+        lots = lots.filter(expires_at__lte=now)
+    expired = 0
+    for lot in lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"):
+        expired += _expire_lot(work, lot)
+    return len(due_holds), expired
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    organisations: int
+    holds_expired: int
+    credits_expired: int
+
+
+def expire_due(*, now: datetime) -> ExpiryRun:
+    """The expiry job: holds and lots past their time, every organisation. Re-running it, or
+    running two at once, expires each thing once (the pool lock and a re-read after it)."""
+    candidates = set(
+        Lot.objects.filter(remaining__gt=0, expires_at__lte=now).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    candidates |= set(
+        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    for pool in CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0):
+        deadline = _inactivity_deadline(pool)
+        if deadline is not None and deadline <= now:
+            candidates.add(pool.pk)
+    return _run_expiry(candidates, now)
+
+
+def expire_holds(*, now: datetime) -> ExpiryRun:
+    """The frequent job: release holds past their expiry, so scheduled work that never ran
+    gives its credits back within minutes (S2)."""
+    candidates = set(
+        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    return _run_expiry(candidates, now)
+
+
+def _run_expiry(candidates: set[int], now: datetime) -> ExpiryRun:
+    holds = credits = 0
+    for organisation_id in sorted(candidates):
+        with transaction.atomic():
+            work = _Work(pool=_lock_pool(organisation_id), now=now)
+            expired_holds, expired_credits = _expire_due_locked(work)
+            work.save()
+        holds += expired_holds
+        credits += expired_credits
+    return ExpiryRun(len(candidates), holds, credits)
+
+
+def _begin(
+    organisation_id: int,
+    *,
+    now: datetime,
+    actor: User = None,
+    key: str = "",
+    fingerprint: str = "",
+) -> tuple[_Work, int | None]:
+    """Lock the pool; answer a retried request with its first result (writing nothing), or
+    bring the pool up to date (expiry, holds) before the operation looks at any figure."""
+    work = _Work(pool=_lock_pool(organisation_id), now=now, actor=actor, key=key)
+    replayed = _replay(work.pool, key, fingerprint)
+    if replayed is None:
+        _expire_due_locked(work)
+    return work, replayed

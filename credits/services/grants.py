@@ -1,0 +1,166 @@
+"""Credits in: grants (purchases, plan allowances, promotions) and back-office adjustments."""
+
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from clients.models import Organisation
+from credits.exceptions import (
+    InsufficientCredits,
+    InvalidAmount,
+)
+from credits.models import (
+    CreditPool,
+    EntryKind,
+    ExpiryKind,
+    LedgerEntry,
+    Lot,
+    LotSource,
+)
+from credits.services.core import (
+    User,
+    _check_credits,
+    _fingerprint,
+    _remember,
+    _take_from_lots,
+    _Work,
+)
+from credits.services.expiry import _begin
+
+DEFAULT = object()  # "use the organisation's policy" for grant's expiry
+
+
+# --- credits in: grant and adjust ----------------------------------------------------------
+
+
+def _default_expiry(pool: CreditPool, now: datetime) -> datetime | None:
+    if pool.expiry_kind == ExpiryKind.AFTER_PURCHASE:
+        return now + relativedelta(months=pool.expiry_months)
+    return None
+
+
+@transaction.atomic
+def grant(
+    *,
+    organisation: Organisation,
+    credits: int,
+    source: str,
+    now: datetime,
+    expires_at: datetime | object | None = DEFAULT,
+    unit_cost: object = None,
+    reference: str = "",
+    actor: User = None,
+    idempotency_key: str = "",
+) -> Lot:
+    """Credits enter the pool as a lot. Without `expires_at` the organisation's policy decides
+    (N months after purchase, or none); plan allowances must say when their cycle ends (M2).
+    A purchase, where the policy says so, pushes the expiry of the credits still held to the
+    new lot's (S4), and counts as use of the account for the inactivity rule (D3)."""
+    _check_credits(credits)
+    if source not in LotSource.values:
+        raise InvalidAmount(_("Unknown source of credits: %s") % source)
+    if source == LotSource.PLAN_ALLOWANCE and not isinstance(expires_at, datetime):
+        raise InvalidAmount(_("A plan allowance expires at the end of its cycle."))
+    fingerprint = _fingerprint(
+        "grant",
+        credits=credits,
+        source=source,
+        expires_at="policy" if expires_at is DEFAULT else expires_at,
+        reference=reference,
+    )
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return Lot.objects.get(pk=replayed)
+    if expires_at is DEFAULT:
+        expires_at = _default_expiry(work.pool, now)
+    if expires_at is not None and expires_at <= now:
+        raise InvalidAmount(_("Credits cannot be granted already expired."))
+    lot = Lot.objects.create(
+        organisation_id=organisation.pk,
+        source=source,
+        quantity=credits,
+        remaining=credits,
+        expires_at=expires_at,
+        unit_cost=unit_cost,
+        reference=reference,
+        created_at=now,
+    )
+    work.entry(EntryKind.GRANT, credits=credits, lot_id=lot.pk, reference=reference)
+    if work.pool.last_activity_at is None:
+        work.pool.last_activity_at = now  # the inactivity clock starts with the first credits
+    if source == LotSource.PURCHASE:
+        work.pool.last_activity_at = now
+        if work.pool.purchase_extends_expiry and expires_at is not None:
+            _extend_held_credits(work, until=expires_at, except_lot=lot)
+    work.save()
+    _remember(work, "grant", fingerprint, lot.pk)
+    return lot
+
+
+def _extend_held_credits(work: _Work, *, until: datetime, except_lot: Lot) -> None:
+    extended = list(
+        Lot.objects.filter(
+            organisation_id=work.pool.pk,
+            remaining__gt=0,
+            expires_at__gt=work.now,
+            expires_at__lt=until,
+        )
+        .exclude(source=LotSource.PLAN_ALLOWANCE)
+        .exclude(pk=except_lot.pk)
+    )
+    for lot in extended:
+        lot.expires_at = until
+        work.entry(
+            EntryKind.EXTENSION,
+            lot_id=lot.pk,
+            reference=_("Expiry extended to %(date)s by lot #%(lot)d")
+            % {"date": until.date().isoformat(), "lot": except_lot.pk},
+        )
+    Lot.objects.bulk_update(extended, ["expires_at"])
+
+
+@transaction.atomic
+def adjust(
+    *,
+    organisation: Organisation,
+    credits: int,
+    reason: str,
+    now: datetime,
+    actor: User = None,
+    idempotency_key: str = "",
+) -> LedgerEntry:
+    """A back-office correction (K1): positive adds an adjustment lot, negative removes
+    unassigned credits in spending order. Never silent: the reason is required."""
+    if not isinstance(credits, int) or isinstance(credits, bool) or credits == 0:
+        raise InvalidAmount(_("An adjustment is a non-zero whole number of credits."))
+    if not reason.strip():
+        raise InvalidAmount(_("An adjustment needs a reason."))
+    if credits > 0:
+        lot = grant(
+            organisation=organisation,
+            credits=credits,
+            source=LotSource.ADJUSTMENT,
+            now=now,
+            reference=reason,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+        return lot.entries.get(kind=EntryKind.GRANT)
+    fingerprint = _fingerprint("adjust", credits=credits, reason=reason)
+    work, replayed = _begin(
+        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return LedgerEntry.objects.get(pk=replayed)
+    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+    if -credits > unassigned:
+        raise InsufficientCredits(needed=-credits, available=unassigned)
+    _take_from_lots(work, -credits, EntryKind.ADJUSTMENT, reference=reason)
+    work.save()
+    first = work.entries[0]
+    _remember(work, "adjust", fingerprint, first.pk)
+    return first

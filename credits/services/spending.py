@@ -1,0 +1,307 @@
+"""Credits out: debits and holds (reserve, capture, release)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from clients.models import Client
+from credits.exceptions import (
+    AssignmentExhausted,
+    ForeignClient,
+    HoldExpired,
+    HoldNotActive,
+    InsufficientCredits,
+    InvalidAmount,
+    LimitExceeded,
+)
+from credits.models import (
+    ClientAccount,
+    Consumption,
+    EntryKind,
+    Hold,
+    HoldStatus,
+    LimitKind,
+)
+from credits.services.core import (
+    User,
+    _check_credits,
+    _fingerprint,
+    _remember,
+    _roll_monthly_window,
+    _take_from_lots,
+    _Work,
+)
+from credits.services.expiry import _begin, _expire_due_locked, _release_hold
+
+# --- credits out: debit, holds -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Split:
+    from_assigned: int
+    from_pool: int
+
+
+def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, _Split]:
+    """Decide where a client's spend comes from (assigned credits first, then the pool if it
+    may draw from it) and refuse it whole if any source falls short (D4, S5, G3)."""
+    if client.organisation_id != work.pool.pk:
+        raise ForeignClient(_("This client belongs to another organisation."))
+    if not client.is_active:
+        raise InvalidAmount(_("This client is inactive."))
+    account = work.account(client.pk)
+    _roll_monthly_window(work, account, client.organisation.time_zone)
+    from_assigned = min(credits, account.assigned_remaining)
+    from_pool = credits - from_assigned
+    if from_pool:
+        if not account.draws_from_pool:
+            raise AssignmentExhausted(needed=credits, assigned=account.assigned_remaining)
+        pool = work.pool
+        available = pool.balance - pool.held - pool.assigned
+        if from_pool > available:
+            raise InsufficientCredits(
+                needed=credits, available=account.assigned_remaining + available
+            )
+        if account.limit_kind != LimitKind.NONE and account.used + from_pool > account.limit:
+            raise LimitExceeded(
+                needed=from_pool, left=max(account.limit - account.used, 0), limit=account.limit
+            )
+    return account, _Split(from_assigned, from_pool)
+
+
+@transaction.atomic
+def debit(
+    *,
+    client: Client,
+    credits: int,
+    action_code: str,
+    now: datetime,
+    description: str = "",
+    params: dict | None = None,
+    actor: User = None,
+    idempotency_key: str = "",
+) -> Consumption:
+    """Spend a client's credits on an action. Zero credits (a free action, C1) records the
+    use without touching any figure."""
+    _check_credits(credits, allow_zero=True)
+    params = params or {}
+    if credits == 0:
+        return Consumption.objects.create(
+            organisation_id=client.organisation_id,
+            client=client,
+            action_code=action_code,
+            description=description,
+            params=params,
+            credits=0,
+            actor=actor,
+            created_at=now,
+        )
+    fingerprint = _fingerprint(
+        "debit", client=client.pk, credits=credits, action=action_code, params=params
+    )
+    work, replayed = _begin(
+        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return Consumption.objects.get(pk=replayed)
+    account, split = _fund(work, client, credits)
+    consumption = Consumption.objects.create(
+        organisation_id=client.organisation_id,
+        client=client,
+        action_code=action_code,
+        description=description,
+        params=params,
+        credits=credits,
+        from_assigned=split.from_assigned,
+        from_pool=split.from_pool,
+        actor=actor,
+        created_at=now,
+    )
+    _take_from_lots(
+        work,
+        credits,
+        EntryKind.DEBIT,
+        client_id=client.pk,
+        consumption_id=consumption.pk,
+        assigned_delta=-split.from_assigned,
+        used_delta=split.from_pool,
+    )
+    account.assigned_remaining -= split.from_assigned
+    account.used += split.from_pool
+    work.pool.assigned -= split.from_assigned
+    work.pool.last_activity_at = now
+    work.save()
+    _remember(work, "debit", fingerprint, consumption.pk)
+    return consumption
+
+
+@transaction.atomic
+def hold(
+    *,
+    client: Client,
+    credits: int,
+    expires_at: datetime,
+    now: datetime,
+    action_code: str = "",
+    params: dict | None = None,
+    description: str = "",
+    actor: User = None,
+    idempotency_key: str = "",
+) -> Hold:
+    """Reserve credits for work that runs later (S2): they leave what is available now and
+    count against the client's assignment and limit as a debit would."""
+    _check_credits(credits)
+    if expires_at <= now:
+        raise InvalidAmount(_("A hold must expire in the future."))
+    params = params or {}
+    fingerprint = _fingerprint(
+        "hold", client=client.pk, credits=credits, action=action_code, params=params
+    )
+    work, replayed = _begin(
+        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    )
+    if replayed is not None:
+        return Hold.objects.get(pk=replayed)
+    account, split = _fund(work, client, credits)
+    reservation = Hold.objects.create(
+        organisation_id=client.organisation_id,
+        client=client,
+        credits=credits,
+        from_assigned=split.from_assigned,
+        from_pool=split.from_pool,
+        action_code=action_code,
+        params=params,
+        description=description,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    account.assigned_remaining -= split.from_assigned
+    account.used += split.from_pool
+    work.pool.assigned -= split.from_assigned
+    work.pool.held += credits
+    work.entry(
+        EntryKind.HOLD,
+        client_id=client.pk,
+        hold_id=reservation.pk,
+        held_delta=credits,
+        assigned_delta=-split.from_assigned,
+        used_delta=split.from_pool,
+    )
+    work.save()
+    _remember(work, "hold", fingerprint, reservation.pk)
+    return reservation
+
+
+def _lock_active_hold(reservation: Hold) -> tuple[Hold, HoldNotActive | None]:
+    """The hold, locked, and the refusal to raise once the transaction has committed (a hold
+    found expired has just been released by bringing the pool up to date, and that stands)."""
+    locked = Hold.objects.select_for_update().get(pk=reservation.pk)
+    if locked.status == HoldStatus.EXPIRED:
+        return locked, HoldExpired(_("This hold expired; its credits were released."))
+    if locked.status != HoldStatus.ACTIVE:
+        return locked, HoldNotActive(
+            _("This hold is already %(status)s.") % {"status": locked.get_status_display()}
+        )
+    return locked, None
+
+
+def capture(
+    *,
+    hold: Hold,
+    now: datetime,
+    credits: int | None = None,
+    actor: User = None,
+    description: str = "",
+) -> Consumption:
+    """Turn a hold into a consumption of `credits` (all of it by default); the rest goes back
+    where it came from. A hold past its expiry is released instead and the capture refused."""
+    if credits is not None:
+        _check_credits(credits)
+    with transaction.atomic():
+        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
+        account = work.account(hold.client_id)  # fixed order: pool, account, then the hold
+        locked, refusal = _lock_active_hold(hold)
+        if refusal is None:
+            taken = locked.credits if credits is None else credits
+            if taken > locked.credits:
+                raise InvalidAmount(
+                    _("Cannot capture %(taken)d credits from a hold of %(held)d.")
+                    % {"taken": taken, "held": locked.credits}
+                )
+            consumption = _capture_locked(work, account, locked, taken, description)
+        work.save()
+    if refusal is not None:
+        raise refusal
+    return consumption
+
+
+def _capture_locked(
+    work: _Work, account: ClientAccount, locked: Hold, taken: int, description: str
+) -> Consumption:
+    taken_assigned = min(taken, locked.from_assigned)
+    taken_pool = taken - taken_assigned
+    back_assigned = locked.from_assigned - taken_assigned
+    back_pool = locked.from_pool - taken_pool
+    consumption = Consumption.objects.create(
+        organisation_id=locked.organisation_id,
+        client_id=locked.client_id,
+        action_code=locked.action_code,
+        description=description or locked.description,
+        params=locked.params,
+        credits=taken,
+        from_assigned=taken_assigned,
+        from_pool=taken_pool,
+        hold=locked,
+        actor=work.actor,
+        created_at=work.now,
+    )
+    account.assigned_remaining += back_assigned
+    account.used -= back_pool
+    work.pool.held -= locked.credits
+    work.pool.assigned += back_assigned
+    work.pool.last_activity_at = work.now
+    work.entry(
+        EntryKind.CAPTURE,
+        client_id=locked.client_id,
+        hold_id=locked.pk,
+        consumption_id=consumption.pk,
+        held_delta=-locked.credits,
+        assigned_delta=back_assigned,
+        used_delta=-back_pool,
+    )
+    _take_from_lots(
+        work,
+        taken,
+        EntryKind.CAPTURE,
+        include_expired=True,
+        client_id=locked.client_id,
+        hold_id=locked.pk,
+        consumption_id=consumption.pk,
+    )
+    locked.status = HoldStatus.CAPTURED
+    locked.resolved_at = work.now
+    locked.save(update_fields=["status", "resolved_at"])
+    _expire_due_locked(work)  # credits a lot kept only for this hold now expire
+    return consumption
+
+
+def release(*, hold: Hold, now: datetime, actor: User = None) -> Hold:
+    """Give a hold's credits back, unspent."""
+    with transaction.atomic():
+        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
+        work.account(hold.client_id)
+        locked, refusal = _lock_active_hold(hold)
+        if refusal is None:
+            _release_hold(work, locked, HoldStatus.RELEASED)
+            _expire_due_locked(work)
+        work.save()
+    if refusal is not None:
+        raise refusal
+    return locked
+
+
+def hold_expiry_default(now: datetime) -> datetime:
+    """Holds made without an expiry last a week: long enough for scheduled work."""
+    return now + timedelta(days=7)
