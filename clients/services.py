@@ -22,7 +22,7 @@ def create_organisation(
 ) -> Organisation:
     """Open an account: the owner's membership, the own client (G1) and the credit pool come
     with it, so no organisation can exist without somewhere to hold and spend credits. The
-    preset sets the credit policies of one of the seed systems."""
+    preset sets the credit policies and the starting rate card of one of the seed systems."""
     organisation = Organisation(
         name=name, slug=slug, currency=currency, time_zone=time_zone, language=language
     )
@@ -33,6 +33,7 @@ def create_organisation(
     own.full_clean()
     own.save()
     credit_services.open_pool(organisation=organisation, preset=preset)
+    credit_services.install_rate_card(organisation=organisation, preset=preset)
     credit_services.open_client_account(client=own)
     return organisation
 

@@ -38,3 +38,99 @@ PRESETS: dict[str, PolicyPreset] = {
     # a client spends only what was assigned to it (G3).
     "serious_game": PolicyPreset(assignments_reversible=False, clients_draw_from_pool=False),
 }
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    code: str
+    name: str
+    category: str
+    rule: str
+    credits: int = 0
+    unit_param: str = ""
+    table_params: tuple[str, ...] = ()
+    prices: tuple[tuple[tuple[tuple[str, str], ...], int], ...] = ()
+    description: str = ""
+
+
+def _free(code: str, name: str, category: str = "Free") -> ActionSpec:
+    return ActionSpec(code, name, category, "free")
+
+
+TRANSLATION_PRICES = tuple(
+    ((("complexity", complexity), ("service", service)), credits)
+    for service, by_complexity in {
+        "general": {"simple": 20, "standard": 40, "complex": 80},
+        "legal": {"simple": 60, "standard": 90, "complex": 120},
+        "marketing": {"simple": 30, "standard": 60, "complex": 90},
+    }.items()
+    for complexity, credits in by_complexity.items()
+)
+
+# (country, name, calling code, credits per part) for the SMS preset (S1)
+SMS_RATES = (
+    ("BE", "Belgium", "32", 2),
+    ("CH", "Switzerland", "41", 3),
+    ("DE", "Germany", "49", 2),
+    ("ES", "Spain", "34", 1),
+    ("FR", "France", "33", 1),
+    ("GB", "United Kingdom", "44", 2),
+    ("IT", "Italy", "39", 1),
+    ("US", "United States", "1", 1),
+)
+
+RATE_CARDS: dict[str, tuple[ActionSpec, ...]] = {
+    "custom": (),
+    # C1, C2: browsing is unlimited; exports, enrichment and e-mailing cost credits.
+    "data_provider": (
+        _free("search", "Targeting (classic or AI)"),
+        _free("company_view", "Company record"),
+        _free("key_events", "Key events"),
+        _free("favourite", "Add to favourites"),
+        _free("saved_list", "Saved list"),
+        _free("alert", "Alert on a company or segment"),
+        _free("share_list", "Share a list with colleagues"),
+        ActionSpec("data_export", "Data export", "Export", "per_unit", 1, "rows"),
+        ActionSpec("crm_enrichment", "CRM enrichment", "CRM", "per_unit", 2, "records"),
+        ActionSpec(
+            "email_campaign",
+            "E-mail campaign",
+            "E-mailing",
+            "per_unit",
+            1,
+            "recipients",
+        ),
+    ),
+    # D2: the price of a task depends on the service and its complexity, per page.
+    "translation": (
+        _free("login", "Log in"),
+        ActionSpec(
+            "translation",
+            "Translation task",
+            "Translation",
+            "table",
+            0,
+            "pages",
+            ("service", "complexity"),
+            TRANSLATION_PRICES,
+        ),
+        ActionSpec("proofreading", "Proofreading", "Translation", "per_unit", 10, "pages"),
+    ),
+    # S1: by destination country and length.
+    "sms": (ActionSpec("sms", "SMS campaign", "SMS", "sms"),),
+    # M1: forms, SMS and AI features cost credits; logging in, dashboard and settings are free.
+    "crm": (
+        _free("login", "Log in"),
+        _free("dashboard", "View the dashboard"),
+        _free("settings", "Manage account settings"),
+        ActionSpec("form_submission", "Form filled in", "Forms", "flat", 1),
+        ActionSpec("sms", "SMS message", "SMS", "per_unit", 5, "messages"),
+        ActionSpec("ai_summary", "AI summary", "AI", "flat", 10),
+        ActionSpec("ai_email_draft", "AI e-mail draft", "AI", "flat", 5),
+    ),
+    # G2, G6: one learner in one game costs 6 credits, consumed at enrolment.
+    "serious_game": (
+        ActionSpec("enrolment", "Learner enrolled in a game", "Games", "per_unit", 6, "learners"),
+        _free("campus_visit", "Campus visit", "Campus"),
+    ),
+}

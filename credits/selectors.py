@@ -1,10 +1,14 @@
 """Reads of credit figures shared by pages, admin and the API (always for one organisation)."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext
 
 from clients.models import Client, Organisation
+from credits.exceptions import AssignmentExhausted, InsufficientCredits, LimitExceeded
+from credits.funding import decide_funding
 from credits.models import (
     Assignment,
     ClientAccount,
@@ -13,8 +17,10 @@ from credits.models import (
     Hold,
     HoldStatus,
     LedgerEntry,
+    LimitKind,
     Lot,
 )
+from credits.periods import month_start
 
 
 @dataclass(frozen=True)
@@ -116,3 +122,39 @@ def live_lots(organisation: Organisation) -> QuerySet[Lot]:
 
 def active_holds(organisation: Organisation) -> QuerySet[Hold]:
     return Hold.objects.filter(organisation=organisation, status=HoldStatus.ACTIVE)
+
+
+@dataclass(frozen=True)
+class SpendingCheck:
+    allowed: bool
+    reason: str = ""  # insufficient_credits, limit_reached, assignment_exhausted, inactive
+    message: str = ""
+    shortfall: int = 0
+
+
+def spending_check(*, client: Client, credits: int, now: datetime) -> SpendingCheck:
+    """Could this client spend `credits` now? The same rule the debit applies under its lock
+    (credits.funding), read without one: a preview for quotes, not a promise."""
+    if not client.is_active:
+        return SpendingCheck(False, "inactive", gettext("This client is inactive."))
+    pool = CreditPool.objects.get(pk=client.organisation_id)
+    account = ClientAccount.objects.get(pk=client.pk)
+    used = account.used
+    if account.limit_kind == LimitKind.MONTHLY and (
+        account.window_start is None
+        or account.window_start < month_start(now, client.organisation.time_zone)
+    ):
+        used = sum(
+            Hold.objects.filter(client=client, status=HoldStatus.ACTIVE).values_list(
+                "from_pool", flat=True
+            )
+        )
+    try:
+        decide_funding(pool=pool, account=account, credits=credits, used=used)
+    except InsufficientCredits as refusal:
+        return SpendingCheck(False, "insufficient_credits", str(refusal), refusal.shortfall)
+    except AssignmentExhausted as refusal:
+        return SpendingCheck(False, "assignment_exhausted", str(refusal), refusal.shortfall)
+    except LimitExceeded as refusal:
+        return SpendingCheck(False, "limit_reached", str(refusal), refusal.needed - refusal.left)
+    return SpendingCheck(True)

@@ -11,6 +11,7 @@ lazily by every operation under the lock as well as by the periodic jobs, so a f
 right after the pool lock is always current.
 """
 
+from credits.periods import month_start
 from credits.services.accounts import (
     POLICY_FIELDS,
     apply_preset,
@@ -19,31 +20,52 @@ from credits.services.accounts import (
     update_policy,
 )
 from credits.services.assignments import assign, reset_monthly, set_spending_limit, unassign
-from credits.services.core import month_start
 from credits.services.expiry import ExpiryRun, expire_due, expire_holds, proportional_shares
 from credits.services.grants import DEFAULT, adjust, grant
+from credits.services.ratecard import (
+    QUOTE_VALIDITY,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteUsed,
+    consume,
+    import_sms_rates,
+    install_rate_card,
+    quote,
+    save_action,
+    save_action_price,
+)
 from credits.services.spending import capture, debit, hold, hold_expiry_default, release
 
 __all__ = [
     "DEFAULT",
     "POLICY_FIELDS",
+    "QUOTE_VALIDITY",
     "ExpiryRun",
+    "QuoteExpired",
+    "QuoteMismatch",
+    "QuoteUsed",
     "adjust",
     "apply_preset",
     "assign",
     "capture",
+    "consume",
     "debit",
     "expire_due",
     "expire_holds",
     "grant",
     "hold",
     "hold_expiry_default",
+    "import_sms_rates",
+    "install_rate_card",
     "month_start",
     "open_client_account",
     "open_pool",
     "proportional_shares",
+    "quote",
     "release",
     "reset_monthly",
+    "save_action",
+    "save_action_price",
     "set_spending_limit",
     "unassign",
     "update_policy",

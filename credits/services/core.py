@@ -5,7 +5,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q
@@ -27,6 +26,7 @@ from credits.models import (
     LimitKind,
     Lot,
 )
+from credits.periods import month_start
 
 User = AbstractBaseUser | None
 
@@ -119,12 +119,6 @@ def _remember(work: _Work, operation: str, fingerprint: str, result_id: int | No
             result_id=result_id,
             created_at=work.now,
         )
-
-
-def month_start(now: datetime, time_zone: str) -> datetime:
-    """Midnight on the first of the month, in the organisation's time zone (D4)."""
-    local = now.astimezone(ZoneInfo(time_zone))
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _held_from_pool(client_id: int) -> int:

@@ -1,6 +1,5 @@
 """Credits out: debits and holds (reserve, capture, release)."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -8,21 +7,18 @@ from django.utils.translation import gettext as _
 
 from clients.models import Client
 from credits.exceptions import (
-    AssignmentExhausted,
     ForeignClient,
     HoldExpired,
     HoldNotActive,
-    InsufficientCredits,
     InvalidAmount,
-    LimitExceeded,
 )
+from credits.funding import Split, decide_funding
 from credits.models import (
     ClientAccount,
     Consumption,
     EntryKind,
     Hold,
     HoldStatus,
-    LimitKind,
 )
 from credits.services.core import (
     User,
@@ -38,37 +34,16 @@ from credits.services.expiry import _begin, _expire_due_locked, _release_hold
 # --- credits out: debit, holds -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Split:
-    from_assigned: int
-    from_pool: int
-
-
-def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, _Split]:
-    """Decide where a client's spend comes from (assigned credits first, then the pool if it
-    may draw from it) and refuse it whole if any source falls short (D4, S5, G3)."""
+def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, Split]:
+    """Decide, under the lock, where a client's spend comes from; refuse it whole if any
+    source falls short."""
     if client.organisation_id != work.pool.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
     if not client.is_active:
         raise InvalidAmount(_("This client is inactive."))
     account = work.account(client.pk)
     _roll_monthly_window(work, account, client.organisation.time_zone)
-    from_assigned = min(credits, account.assigned_remaining)
-    from_pool = credits - from_assigned
-    if from_pool:
-        if not account.draws_from_pool:
-            raise AssignmentExhausted(needed=credits, assigned=account.assigned_remaining)
-        pool = work.pool
-        available = pool.balance - pool.held - pool.assigned
-        if from_pool > available:
-            raise InsufficientCredits(
-                needed=credits, available=account.assigned_remaining + available
-            )
-        if account.limit_kind != LimitKind.NONE and account.used + from_pool > account.limit:
-            raise LimitExceeded(
-                needed=from_pool, left=max(account.limit - account.used, 0), limit=account.limit
-            )
-    return account, _Split(from_assigned, from_pool)
+    return account, decide_funding(pool=work.pool, account=account, credits=credits)
 
 
 @transaction.atomic
