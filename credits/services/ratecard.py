@@ -7,6 +7,7 @@ records the action's parameters and pricing details on the consumption (C4, M4, 
 import csv
 import io
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -152,6 +153,10 @@ def _action(organisation_id: int, action: BillableAction | str) -> BillableActio
     return found
 
 
+def _local(moment: datetime, client: Client) -> datetime:
+    return moment.astimezone(ZoneInfo(client.organisation.time_zone))
+
+
 def _recorded_params(action: BillableAction, params: dict, details: dict) -> dict:
     """What the consumption keeps: the parameters and how they were priced; an SMS keeps its
     text and the recipients counted by country, not the list of numbers."""
@@ -218,7 +223,7 @@ def consume(
         if quote.expires_at <= now:
             raise QuoteExpired(
                 _("This quote expired at %(time)s; ask for a new one.")
-                % {"time": quote.expires_at.strftime("%H:%M")}
+                % {"time": _local(quote.expires_at, client).strftime("%H:%M")}
             )
         credits, details = quote.credits, quote.details
     else:
