@@ -17,10 +17,18 @@ from django.utils.translation import gettext as _
 from clients.models import Client, Organisation
 from credits import selectors
 from credits.exceptions import CreditsError, InvalidAmount
-from credits.models import ActionPrice, BillableAction, Consumption, Quote, RuleKind, SmsRate
+from credits.models import (
+    ActionPrice,
+    BillableAction,
+    Consumption,
+    Hold,
+    Quote,
+    RuleKind,
+    SmsRate,
+)
 from credits.presets import RATE_CARDS, SMS_RATES
 from credits.pricing import PricingError, match_key, price
-from credits.services.spending import debit
+from credits.services.spending import debit, hold
 
 QUOTE_VALIDITY = timedelta(minutes=15)
 
@@ -247,3 +255,30 @@ def consume(
         if not claimed and Quote.objects.get(pk=quote.pk).consumption_id != consumption.pk:
             raise QuoteUsed(_("This quote was already used."))  # a concurrent consume won
     return consumption
+
+
+@transaction.atomic
+def hold_action(
+    *,
+    client: Client,
+    action: BillableAction | str,
+    params: dict,
+    expires_at: datetime,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    idempotency_key: str = "",
+) -> Hold:
+    """Reserve the price of an action that runs later (a scheduled SMS campaign, S2)."""
+    action = _action(client.organisation_id, action)
+    priced = price(action, params)
+    return hold(
+        client=client,
+        credits=priced.credits,
+        action_code=action.code,
+        params=_recorded_params(action, params, priced.details),
+        description=action.name,
+        expires_at=expires_at,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
