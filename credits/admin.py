@@ -3,13 +3,18 @@ admin action or form that calls one service."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
-from credits import services
+from clients.models import Client, Organisation
+from credits import selectors, services
 from credits.exceptions import CreditsError
 from credits.models import (
+    ActionPrice,
     Assignment,
+    BillableAction,
     ClientAccount,
     Consumption,
     CreditPool,
@@ -17,6 +22,8 @@ from credits.models import (
     HoldStatus,
     LedgerEntry,
     Lot,
+    Quote,
+    SmsRate,
 )
 
 
@@ -247,3 +254,169 @@ class ConsumptionAdmin(ReadOnlyAdmin):
     search_fields = ["client__name", "action_code", "description"]
     date_hierarchy = "created_at"
     list_select_related = ["organisation", "client", "actor"]
+
+
+# --- rate card (issue: rate card, pricing rules, quotes) -----------------------------------
+
+
+class ActionPriceInline(admin.TabularInline):
+    model = ActionPrice
+    extra = 1
+    fields = ["match", "credits"]
+
+
+class TryActionForm(forms.Form):
+    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    params = forms.JSONField(initial=dict, required=False, help_text='e.g. {"rows": 10}')
+
+    def __init__(self, *args, action: BillableAction, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.filter(
+            organisation_id=action.organisation_id
+        )
+
+
+@admin.register(BillableAction)
+class BillableActionAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "organisation",
+        "category",
+        "rule",
+        "credits",
+        "unit_param",
+        "is_active",
+    ]
+    list_filter = ["rule", "is_active", "organisation", "category"]
+    search_fields = ["code", "name", "organisation__name"]
+    inlines = [ActionPriceInline]
+    change_form_template = "admin/credits/billableaction/change_form.html"
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.save_action(action=obj)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        for row in formset.save(commit=False):
+            row.action = form.instance
+            services.save_action_price(row=row)
+        for row in formset.deleted_objects:
+            row.delete()
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:action_id>/try/",
+                self.admin_site.admin_view(self.try_action),
+                name="credits_billableaction_try",
+            )
+        ]
+        return own + super().get_urls()
+
+    def try_action(self, request, action_id: int):
+        """Quote an action for a client, as the portal would before a paid action (C5)."""
+        action = BillableAction.objects.get(pk=action_id)
+        form = TryActionForm(request.POST or None, action=action)
+        recap, error = None, ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                recap = services.quote(
+                    client=form.cleaned_data["client"],
+                    action=action,
+                    params=form.cleaned_data["params"] or {},
+                    actor=request.user,
+                    now=timezone.now(),
+                )
+            except CreditsError as refusal:
+                error = str(refusal)
+        return TemplateResponse(
+            request,
+            "admin/credits/try_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Try “{action.name}”",
+                "action": action,
+                "form": form,
+                "quote": recap,
+                "error": error,
+                "opts": self.model._meta,
+            },
+        )
+
+
+class SmsImportForm(forms.Form):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.all())
+    file = forms.FileField(help_text="Columns: " + ", ".join(services.SMS_CSV_COLUMNS))
+
+
+@admin.register(SmsRate)
+class SmsRateAdmin(admin.ModelAdmin):
+    list_display = ["country", "name", "calling_code", "credits_per_segment", "organisation"]
+    list_filter = ["organisation"]
+    search_fields = ["country", "name", "organisation__name"]
+    actions = ["export_csv"]
+    change_list_template = "admin/credits/smsrate/change_list.html"
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.save_sms_rate(rate=obj)
+
+    @admin.action(description="Export the selected rates as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sms-rates.csv"'
+        response.write(selectors.sms_rates_csv(queryset))
+        return response
+
+    def get_urls(self):
+        own = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_csv),
+                name="credits_smsrate_import",
+            )
+        ]
+        return own + super().get_urls()
+
+    def import_csv(self, request):
+        form = SmsImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = services.import_sms_rates(
+                    organisation=form.cleaned_data["organisation"],
+                    csv_text=form.cleaned_data["file"].read().decode("utf-8-sig"),
+                )
+            except (CreditsError, UnicodeDecodeError) as refusal:
+                form.add_error("file", str(refusal))
+            else:
+                self.message_user(request, f"{count} SMS rates imported.")
+                return HttpResponseRedirect(reverse("admin:credits_smsrate_changelist"))
+        return TemplateResponse(
+            request,
+            "admin/credits/import_sms_rates.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Import SMS rates",
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(Quote)
+class QuoteAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "created_at",
+        "organisation",
+        "client",
+        "action",
+        "credits",
+        "balance_before",
+        "balance_after",
+        "allowed",
+        "reason",
+        "expires_at",
+        "consumption",
+    ]
+    list_filter = ["allowed", "reason", "organisation"]
+    search_fields = ["client__name", "action__code"]

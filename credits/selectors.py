@@ -1,5 +1,7 @@
 """Reads of credit figures shared by pages, admin and the API (always for one organisation)."""
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +21,7 @@ from credits.models import (
     LedgerEntry,
     LimitKind,
     Lot,
+    SmsRate,
 )
 from credits.periods import month_start
 
@@ -158,3 +161,16 @@ def spending_check(*, client: Client, credits: int, now: datetime) -> SpendingCh
     except LimitExceeded as refusal:
         return SpendingCheck(False, "limit_reached", str(refusal), refusal.needed - refusal.left)
     return SpendingCheck(True)
+
+
+SMS_CSV_COLUMNS = ["country", "name", "calling_code", "credits_per_segment"]
+
+
+def sms_rates_csv(rates: QuerySet[SmsRate]) -> str:
+    """SMS rates in the CSV that `import_sms_rates` reads back."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SMS_CSV_COLUMNS)
+    for rate in rates.order_by("country"):
+        writer.writerow([rate.country, rate.name, rate.calling_code, rate.credits_per_segment])
+    return out.getvalue()

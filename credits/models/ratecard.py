@@ -2,6 +2,7 @@
 country, and the quotes shown before a paid action is confirmed (C5)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -63,6 +64,20 @@ class BillableAction(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def clean(self) -> None:
+        if self.rule == RuleKind.PER_UNIT and not self.unit_param:
+            raise ValidationError(
+                {"unit_param": _("A per-unit rule needs the parameter that counts the units.")}
+            )
+        if self.rule == RuleKind.TABLE and not self.table_params:
+            raise ValidationError(
+                {"table_params": _("A table rule needs the parameters its prices depend on.")}
+            )
+        if not isinstance(self.table_params, list) or not all(
+            isinstance(name, str) for name in self.table_params
+        ):
+            raise ValidationError({"table_params": _("A list of parameter names.")})
+
 
 class ActionPrice(models.Model):
     """One row of a table rule: the parameter values it matches and its price (D2)."""
@@ -83,6 +98,13 @@ class ActionPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match_key}: {self.credits}"
+
+    def clean(self) -> None:
+        names = self.action.table_params if self.action_id else []
+        if not isinstance(self.match, dict) or set(self.match) != set(names):
+            raise ValidationError(
+                {"match": _("Name exactly the table's parameters: %s.") % ", ".join(names)}
+            )
 
 
 class SmsRate(models.Model):

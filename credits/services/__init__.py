@@ -12,6 +12,7 @@ right after the pool lock is always current.
 """
 
 from credits.periods import month_start
+from credits.selectors import SMS_CSV_COLUMNS
 from credits.services.accounts import (
     POLICY_FIELDS,
     apply_preset,
@@ -34,6 +35,7 @@ from credits.services.ratecard import (
     quote,
     save_action,
     save_action_price,
+    save_sms_rate,
 )
 from credits.services.spending import capture, debit, hold, hold_expiry_default, release
 
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT",
     "POLICY_FIELDS",
     "QUOTE_VALIDITY",
+    "SMS_CSV_COLUMNS",
     "ExpiryRun",
     "QuoteExpired",
     "QuoteMismatch",
@@ -68,6 +71,7 @@ __all__ = [
     "reset_monthly",
     "save_action",
     "save_action_price",
+    "save_sms_rate",
     "set_spending_limit",
     "unassign",
     "update_policy",

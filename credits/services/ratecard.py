@@ -28,6 +28,7 @@ from credits.models import (
 )
 from credits.presets import RATE_CARDS, SMS_RATES
 from credits.pricing import PricingError, match_key, price
+from credits.selectors import SMS_CSV_COLUMNS
 from credits.services.spending import debit, hold
 
 QUOTE_VALIDITY = timedelta(minutes=15)
@@ -87,11 +88,7 @@ def install_rate_card(*, organisation: Organisation, preset: str) -> list[Billab
 
 @transaction.atomic
 def save_action(*, action: BillableAction) -> BillableAction:
-    """Create or change a rate-card line (admin); validation before anything is written."""
-    if action.rule == RuleKind.PER_UNIT and not action.unit_param:
-        raise InvalidAmount(_("A per-unit rule needs the parameter that counts the units."))
-    if action.rule == RuleKind.TABLE and not action.table_params:
-        raise InvalidAmount(_("A table rule needs the parameters its prices depend on."))
+    """Create or change a rate-card line (admin); the model's rules are checked first."""
     action.full_clean()
     action.save()
     return action
@@ -99,19 +96,20 @@ def save_action(*, action: BillableAction) -> BillableAction:
 
 @transaction.atomic
 def save_action_price(*, row: ActionPrice) -> ActionPrice:
-    missing = set(row.action.table_params) ^ set(row.match or {})
-    if missing:
-        raise InvalidAmount(
-            _("A price row names exactly the table's parameters: %s.")
-            % ", ".join(row.action.table_params)
-        )
+    row.full_clean(exclude=["match_key"])
     row.match_key = match_key(row.match)
     row.full_clean()
     row.save()
     return row
 
 
-SMS_CSV_COLUMNS = ["country", "name", "calling_code", "credits_per_segment"]
+@transaction.atomic
+def save_sms_rate(*, rate: SmsRate) -> SmsRate:
+    rate.country = rate.country.strip().upper()
+    rate.calling_code = rate.calling_code.strip().lstrip("+")
+    rate.full_clean()
+    rate.save()
+    return rate
 
 
 @transaction.atomic
