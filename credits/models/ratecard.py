@@ -100,7 +100,10 @@ class ActionPrice(models.Model):
         return f"{self.match_key}: {self.credits}"
 
     def clean(self) -> None:
-        names = self.action.table_params if self.action_id else []
+        try:
+            names = self.action.table_params  # also an unsaved action, in an admin inline
+        except BillableAction.DoesNotExist:
+            names = []
         if not isinstance(self.match, dict) or set(self.match) != set(names):
             raise ValidationError(
                 {"match": _("Name exactly the table's parameters: %s.") % ", ".join(names)}

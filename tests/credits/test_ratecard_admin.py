@@ -88,3 +88,31 @@ def test_a_per_unit_action_without_its_unit_parameter_is_refused_in_admin_x6(
     assert response.status_code == 200
     assert "A per-unit rule needs the parameter that counts the units." in response.content.decode()
     assert not BillableAction.objects.filter(code="export").exists()
+
+
+def test_a_table_action_and_its_prices_are_created_together_in_admin_d2(client, staff, sms_org):
+    response = client.post(
+        reverse("admin:credits_billableaction_add"),
+        {
+            "organisation": sms_org.pk,
+            "code": "voice",
+            "name": "Voice message",
+            "rule": "table",
+            "credits": 0,
+            "unit_param": "minutes",
+            "table_params": '["country"]',
+            "is_active": "on",
+            "prices-TOTAL_FORMS": 2,
+            "prices-INITIAL_FORMS": 0,
+            "prices-0-match": '{"country": "FR"}',
+            "prices-0-credits": 3,
+            "prices-1-match": '{"country": "DE"}',
+            "prices-1-credits": 5,
+        },
+    )
+    assert response.status_code == 302
+    action = BillableAction.objects.get(code="voice")
+    assert sorted(action.prices.values_list("match_key", "credits")) == [
+        ("country=DE", 5),
+        ("country=FR", 3),
+    ]
