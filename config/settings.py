@@ -137,7 +137,22 @@ CELERY_BEAT_SCHEDULE = {
     "credits-expire-holds": {"task": "credits.expire_holds", "schedule": 60.0},
     "credits-reset-monthly": {"task": "credits.reset_monthly", "schedule": 3600.0},
     "credits-ledger-check": {"task": "credits.ledger_check", "schedule": 86400.0},
+    # Renewals and their retries (dunning) are due at a time of day: check every 10 minutes.
+    "billing-renew-subscriptions": {"task": "billing.renew_subscriptions", "schedule": 600.0},
+    "billing-mark-overdue": {"task": "billing.mark_overdue", "schedule": 3600.0},
+    "billing-sweep-invoices": {"task": "billing.sweep_invoices", "schedule": 900.0},
 }
+
+# Billing: the payment gateway, and the seller printed on every invoice.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.SandboxGateway")
+BILLING_SELLER = {
+    "name": env("SELLER_NAME", default="Credit Portal SAS"),
+    "address": env("SELLER_ADDRESS", default="10 rue de la Paix\n75002 Paris\nFrance"),
+    "vat_number": env("SELLER_VAT_NUMBER", default="FR00123456789"),
+    "email": env("SELLER_EMAIL", default="billing@portal.example"),
+}
+INVOICE_SERIES = env("INVOICE_SERIES", default="INV")
+CREDIT_NOTE_SERIES = env("CREDIT_NOTE_SERIES", default="CN")
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

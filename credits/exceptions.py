@@ -79,3 +79,9 @@ class HoldExpired(HoldNotActive):
 
 class IdempotencyConflict(CreditsError):
     http_status = 409
+
+
+class CreditsAlreadySpent(CreditsError):
+    """Credits are not refundable (S7): a purchase whose credits were used stays paid."""
+
+    http_status = 409

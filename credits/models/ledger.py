@@ -326,6 +326,7 @@ class EntryKind(models.TextChoices):
     EXTENSION = "extension", _("Expiry extended")
     LIMIT_RESET = "limit_reset", _("Spending limit reset")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    REVOCATION = "revocation", _("Purchase cancelled")
 
 
 class LedgerEntry(models.Model):

@@ -22,7 +22,7 @@ from credits.services.accounts import (
 )
 from credits.services.assignments import assign, reset_monthly, set_spending_limit, unassign
 from credits.services.expiry import ExpiryRun, expire_due, expire_holds, proportional_shares
-from credits.services.grants import DEFAULT, adjust, grant
+from credits.services.grants import DEFAULT, adjust, grant, revoke_lot
 from credits.services.ratecard import (
     QUOTE_VALIDITY,
     QuoteExpired,
@@ -69,6 +69,7 @@ __all__ = [
     "quote",
     "release",
     "reset_monthly",
+    "revoke_lot",
     "save_action",
     "save_action_price",
     "save_sms_rate",

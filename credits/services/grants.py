@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from clients.models import Organisation
 from credits.exceptions import (
+    CreditsAlreadySpent,
     InsufficientCredits,
     InvalidAmount,
 )
@@ -164,3 +165,30 @@ def adjust(
     first = work.entries[0]
     _remember(work, "adjust", fingerprint, first.pk)
     return first
+
+
+@transaction.atomic
+def revoke_lot(*, lot: Lot, reason: str, now: datetime, actor: User = None) -> LedgerEntry:
+    """Take a lot's credits back when its purchase is cancelled (a voided invoice). Refused
+    once any of them were spent or expired, since credits are not refunded (S7), and while
+    they are assigned to clients or held (the unassigned credits must cover the lot)."""
+    work, _replayed = _begin(lot.organisation_id, now=now, actor=actor)
+    locked = Lot.objects.get(pk=lot.pk)
+    if locked.remaining < locked.quantity:
+        raise CreditsAlreadySpent(
+            _(
+                "%(used)d of these %(quantity)d credits were already used or expired; "
+                "credits are not refundable."
+            )
+            % {"used": locked.quantity - locked.remaining, "quantity": locked.quantity}
+        )
+    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+    if locked.remaining > unassigned:
+        raise InsufficientCredits(needed=locked.remaining, available=unassigned)
+    entry = work.entry(
+        EntryKind.REVOCATION, credits=-locked.remaining, lot_id=locked.pk, reference=reason
+    )
+    locked.remaining = 0
+    locked.save(update_fields=["remaining"])
+    work.save()
+    return entry
