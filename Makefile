@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
+# WeasyPrint's libraries and a font, for the demo's invoice PDFs.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+DEMO_ENV := DATABASE_URL=$(DEMO_DB) EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+
 demo: $(STAMP)
-	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py migrate --no-input -v 0
-	DATABASE_URL=$(DEMO_DB) $(BIN)/python manage.py load_demo
+	scripts/ensure-debian-packages $(PDF_PACKAGES)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
-	DATABASE_URL=$(DEMO_DB) DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEMO_ENV) DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	scripts/with-test-services $(BIN)/pytest
@@ -45,4 +50,4 @@ messages: $(STAMP)
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) demo.sqlite3
+	rm -rf $(VENV) demo.sqlite3 media sent-mail

@@ -1,6 +1,6 @@
-"""Months of credit history for the demo organisations, made through the services only:
-purchases and allowances as lots, assignments and limits, and consumptions priced by each
-organisation's rate card (free actions included, C1).
+"""Months of history for the demo organisations, made through the services only and in
+the order it happened: purchases with their invoices and PDFs, plan renewals, assignments
+and limits, and consumptions priced by each organisation's rate card (free actions too, C1).
 
 Deterministic (a seeded random generator and a fixed number of months before `now`), so two
 runs of the demo tell the same story.
@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
 
+from billing import services as billing
+from billing.models import Package, Plan
 from clients.models import Client, ClientKind, Organisation
 from credits import services
 from credits.exceptions import CreditsError
@@ -25,71 +27,111 @@ NEWSLETTER = (
     "Find the new collection in store and online, free delivery from 50 EUR. Reply STOP to opt out."
 )
 
-
-def _people(organisation: Organisation) -> list:
-    return list(
-        get_user_model().objects.filter(memberships__organisation=organisation).order_by("username")
-    )
+Event = tuple[datetime, int, Callable[[], None]]
 
 
-def _spend(client: Client, action: str, when: datetime, actor, **params) -> None:
-    """Consume if the client can; a refusal (limit reached, credits short) is part of the story
-    a real account has, and changes nothing."""
-    with contextlib.suppress(CreditsError):
-        services.consume(client=client, action=action, params=params, actor=actor, now=when)
+class Story:
+    """Events of one organisation, run in time order (ties in the order they were added)."""
+
+    def __init__(self, organisation: Organisation, start: datetime, now: datetime) -> None:
+        self.organisation = organisation
+        self.start = start
+        self.now = now
+        self.rng = random.Random(organisation.slug)
+        self.people = list(
+            get_user_model()
+            .objects.filter(memberships__organisation=organisation)
+            .order_by("username")
+        )
+        self.owner = self.people[2]  # <slug>-owner sorts after -admin and -member
+        self.clients = sorted(
+            organisation.clients.all(), key=lambda c: (c.kind != ClientKind.OWN, c.pk)
+        )
+        self.events: list[Event] = []
+
+    def at(self, when: datetime, action: Callable[[], None]) -> None:
+        if when < self.now:
+            self.events.append((when, len(self.events), action))
+
+    def person(self):
+        return self.rng.choice(self.people)
+
+    def spend(self, client: Client, action: str, when: datetime, **params) -> None:
+        """Consume if the client can: a refusal (limit reached, credits short) is part of
+        the story a real account has, and changes nothing."""
+        actor = self.person()
+
+        def run() -> None:
+            with contextlib.suppress(CreditsError):
+                services.consume(client=client, action=action, params=params, actor=actor, now=when)
+
+        self.at(when, run)
+
+    def buy(self, when: datetime, *, credits=None, package=None, method="card", paid_after=None):
+        def run() -> None:
+            bought = billing.purchase(
+                organisation=self.organisation,
+                credits=credits,
+                package=package,
+                method=method,
+                actor=self.owner,
+                now=when,
+            )
+            if paid_after is not None and when + paid_after < self.now:
+                billing.record_payment(
+                    invoice=bought.invoice, now=when + paid_after, method="transfer"
+                )
+
+        self.at(when, run)
+
+    def months(self):
+        month = self.start
+        while month < self.now:
+            yield month
+            month += relativedelta(months=1)
+
+    def working_days(self):
+        day = self.start
+        while day < self.now:
+            if day.weekday() < 5:
+                yield day
+            day += timedelta(days=1)
+
+    def run(self) -> None:
+        for _when, _order, action in sorted(self.events, key=lambda event: event[:2]):
+            action()
 
 
-def _working_days(start: datetime, end: datetime):
-    day = start
-    while day < end:
-        if day.weekday() < 5:
-            yield day
-        day += timedelta(days=1)
-
-
-def _buy(org: Organisation, credits: int, when: datetime, unit_cost: str, reference: str, actor):
-    services.grant(
-        organisation=org,
-        credits=credits,
-        source="purchase",
-        now=when,
-        unit_cost=unit_cost,
-        reference=reference,
-        actor=actor,
-    )
-
-
-def _data_provider(org: Organisation, clients: list[Client], start, now, rng, people) -> None:
-    sales, marketing = clients[1], clients[2]
-    services.set_spending_limit(client=sales, kind="monthly", limit=1500, now=start)
-    services.set_spending_limit(client=marketing, kind="fixed", limit=4000, now=start)
-    month = start
-    while month < now:
-        _buy(org, 3000, month, "0.1000", f"Pack 3000 {month:%Y-%m}", people[2])
-        month += relativedelta(months=1)
-    for day in _working_days(start, now):
+def _data_provider(story: Story) -> None:
+    own, sales, marketing = story.clients[:3]
+    services.set_spending_limit(client=sales, kind="monthly", limit=1500, now=story.start)
+    services.set_spending_limit(client=marketing, kind="fixed", limit=4000, now=story.start)
+    rng = story.rng
+    for month in story.months():
+        story.buy(month, credits=3000)
+    for day in story.working_days():
         hour = day.replace(hour=9 + rng.randrange(8))
         for action in rng.sample(["search", "company_view", "favourite", "alert"], 2):
-            _spend(rng.choice([sales, marketing]), action, hour, rng.choice(people))
-        _spend(sales, "data_export", hour, rng.choice(people), rows=rng.randrange(20, 120))
+            story.spend(rng.choice([sales, marketing]), action, hour)
+        story.spend(sales, "data_export", hour, rows=rng.randrange(20, 120))
         if rng.random() < 0.5:
-            _spend(
-                marketing, "crm_enrichment", hour, rng.choice(people), records=rng.randrange(5, 40)
-            )
+            story.spend(marketing, "crm_enrichment", hour, records=rng.randrange(5, 40))
         if rng.random() < 0.1:
-            _spend(clients[0], "email_campaign", hour, people[2], recipients=150)
+            story.spend(own, "email_campaign", hour, recipients=150)
 
 
-def _translation(org: Organisation, clients: list[Client], start, now, rng, people) -> None:
-    legal, marketing, support = clients[1:4]
-    services.set_spending_limit(client=legal, kind="monthly", limit=2000, now=start)
-    services.set_spending_limit(client=marketing, kind="monthly", limit=1500, now=start)
-    services.set_spending_limit(client=support, kind="fixed", limit=3000, now=start)
-    order = start
-    while order < now:
-        _buy(org, 15000, order, "0.0800", f"Enterprise order {order:%Y-%m}", people[2])
-        order += relativedelta(months=2)
-    for day in _working_days(start, now):
+def _translation(story: Story) -> None:
+    legal, marketing, support = story.clients[1:4]
+    services.set_spending_limit(client=legal, kind="monthly", limit=2000, now=story.start)
+    services.set_spending_limit(client=marketing, kind="monthly", limit=1500, now=story.start)
+    services.set_spending_limit(client=support, kind="fixed", limit=3000, now=story.start)
+    rng = story.rng
+    for index, month in enumerate(story.months()):
+        if index % 2 == 0:  # D1: enterprise orders, invoiced, paid by transfer 20 days later
+            # except the last one, left unpaid: it is overdue by now
+            paid_after = timedelta(days=20) if index < HISTORY_MONTHS - 2 else None
+            story.buy(month, credits=15000, method="enterprise_terms", paid_after=paid_after)
+    for day in story.working_days():
         hour = day.replace(hour=8 + rng.randrange(9))
         for client, service, complexity in (
             (legal, "legal", "complex"),
@@ -97,84 +139,137 @@ def _translation(org: Organisation, clients: list[Client], start, now, rng, peop
             (support, "general", "simple"),
         ):
             if rng.random() < 0.6:
-                _spend(client, "translation", hour, rng.choice(people), service=service,
-                       complexity=complexity, pages=rng.randrange(1, 6))  # fmt: skip
+                story.spend(
+                    client,
+                    "translation",
+                    hour,
+                    service=service,
+                    complexity=complexity,
+                    pages=rng.randrange(1, 6),
+                )
 
 
-def _sms(org: Organisation, clients: list[Client], start, now, rng, people) -> None:
-    newsletter, vip, reminders = clients[1:4]
-    services.set_spending_limit(client=newsletter, kind="monthly", limit=6000, now=start)
-    _buy(org, 20000, start, "0.0450", "Package 20000", people[2])
-    services.assign(organisation=org, client=vip, credits=3000, now=start, reference="VIP budget",
-                    comment="Reserved for VIP campaigns", actor=people[2])  # fmt: skip
-    _buy(org, 20000, start + relativedelta(months=3), "0.0480", "Package 20000", people[2])
-    for day in _working_days(start, now):
+def _sms(story: Story) -> None:
+    org, rng = story.organisation, story.rng
+    newsletter, vip, reminders = story.clients[1:4]
+    services.set_spending_limit(client=newsletter, kind="monthly", limit=6000, now=story.start)
+    package = Package.objects.get(name="SMS 20 000")
+    story.buy(story.start, package=package)
+    story.at(
+        story.start + timedelta(minutes=5),
+        lambda: services.assign(
+            organisation=org,
+            client=vip,
+            credits=3000,
+            now=story.start + timedelta(minutes=5),
+            reference="VIP budget",
+            comment="Reserved for VIP campaigns",
+            actor=story.owner,
+        ),
+    )
+    story.buy(story.start + relativedelta(months=3), package=package)
+    for day in story.working_days():
         hour = day.replace(hour=10)
         recipients = ["IT"] * rng.randrange(30, 150) + ["FR"] * rng.randrange(0, 10)
-        _spend(reminders, "sms", hour, rng.choice(people), text=REMINDER, recipients=recipients)
+        story.spend(reminders, "sms", hour, text=REMINDER, recipients=recipients)
         if day.weekday() == 0:
             audience = ["IT"] * rng.randrange(100, 300) + ["DE"] * rng.randrange(0, 40)
-            try:
-                campaign = services.hold_action(
-                    client=newsletter, action="sms", params={"text": NEWSLETTER,
-                    "recipients": audience}, expires_at=hour + timedelta(days=3), now=hour,
-                    actor=people[2],
-                )  # fmt: skip
-            except CreditsError:
-                continue
-            if rng.random() < 0.8:
-                services.capture(hold=campaign, now=hour + timedelta(days=1))
-            else:
-                services.release(hold=campaign, now=hour + timedelta(hours=5))
+            _campaign(story, newsletter, hour, audience, sent=rng.random() < 0.8)
         if day.weekday() == 3 and rng.random() < 0.5:
             vip_list = ["FR"] * rng.randrange(50, 150) + ["CH"] * rng.randrange(0, 20)
-            _spend(vip, "sms", hour, people[2], text=NEWSLETTER, recipients=vip_list)
+            story.spend(vip, "sms", hour, text=NEWSLETTER, recipients=vip_list)
 
 
-def _crm(org: Organisation, clients: list[Client], start, now, rng, people) -> None:
-    front_desk, field_sales = clients[1:3]
-    cycle = start
-    while cycle < now:
-        services.grant(organisation=org, credits=500, source="plan_allowance", now=cycle,
-                       expires_at=cycle + relativedelta(months=1),
-                       reference=f"Growth plan {cycle:%B %Y}")  # fmt: skip
-        if cycle.month % 2 == 0:
-            _buy(org, 1000, cycle, "0.0500", "Credit top-up 1000", people[2])
-        cycle += relativedelta(months=1)
-    for day in _working_days(start, now):
+def _campaign(story: Story, client: Client, when: datetime, audience: list, *, sent: bool):
+    """S2: a scheduled campaign holds its credits, then is sent (captured) or cancelled."""
+    held: list = []
+
+    def schedule() -> None:
+        with contextlib.suppress(CreditsError):
+            held.append(
+                services.hold_action(
+                    client=client,
+                    action="sms",
+                    params={"text": NEWSLETTER, "recipients": audience},
+                    expires_at=when + timedelta(days=3),
+                    now=when,
+                    actor=story.owner,
+                )
+            )
+
+    def resolve() -> None:
+        if held and sent:
+            services.capture(hold=held[0], now=when + timedelta(days=1))
+        elif held:
+            services.release(hold=held[0], now=when + timedelta(hours=5))
+
+    story.at(when, schedule)
+    story.at(when + (timedelta(days=1) if sent else timedelta(hours=5)), resolve)
+
+
+def _crm(story: Story) -> None:
+    rng = story.rng
+    own, front_desk, field_sales = story.clients[:3]
+    growth = Plan.objects.get(code="growth")
+    story.at(
+        story.start,
+        lambda: billing.subscribe(
+            organisation=story.organisation, plan=growth, now=story.start, actor=story.owner
+        ),
+    )
+    for index, month in enumerate(story.months()):
+        if index:
+            story.at(month, lambda month=month: billing.renew_due(now=month))
+        if index % 2 == 1:
+            story.buy(month + timedelta(days=12), credits=1000)
+    for day in story.working_days():
         hour = day.replace(hour=11)
-        _spend(front_desk, "login", hour, rng.choice(people))
-        _spend(front_desk, "dashboard", hour, rng.choice(people))
+        story.spend(front_desk, "login", hour)
+        story.spend(front_desk, "dashboard", hour)
         for _ in range(rng.randrange(1, 5)):
-            _spend(front_desk, "form_submission", hour, rng.choice(people))
+            story.spend(front_desk, "form_submission", hour)
         if rng.random() < 0.4:
-            _spend(field_sales, "sms", hour, rng.choice(people), messages=rng.randrange(1, 6))
+            story.spend(field_sales, "sms", hour, messages=rng.randrange(1, 6))
         if rng.random() < 0.2:
-            _spend(clients[0], rng.choice(["ai_summary", "ai_email_draft"]), hour, people[2])
+            story.spend(own, rng.choice(["ai_summary", "ai_email_draft"]), hour)
 
 
-def _serious_game(org: Organisation, clients: list[Client], start, now, rng, people) -> None:
-    acme, globex, initech = clients[1:4]
-    month = start
-    for index in range(HISTORY_MONTHS):
-        _buy(org, 600, month, "1.8000", f"Credits {month:%Y-%m}", people[2])
+def _serious_game(story: Story) -> None:
+    org, rng = story.organisation, story.rng
+    acme, globex, initech = story.clients[1:4]
+    for index, month in enumerate(story.months()):
+        story.buy(month, credits=600)
         for client, learners in ((acme, 40), (globex, 25), (initech, 20)):
             if index % 2 == 0 or client is acme:
-                services.assign(organisation=org, client=client, credits=learners * 6 // 2,
-                                now=month, reference=f"PO-{month:%Y%m}-{client.pk}",
-                                comment=f"{learners // 2} learners", actor=people[2])  # fmt: skip
-        month += relativedelta(months=1)
-    for day in _working_days(start, now):
+                when = month + timedelta(hours=1)
+                story.at(
+                    when,
+                    lambda client=client, learners=learners, when=when: services.assign(
+                        organisation=org,
+                        client=client,
+                        credits=learners * 6 // 2,
+                        now=when,
+                        reference=f"PO-{when:%Y%m}-{client.pk}",
+                        comment=f"{learners // 2} learners",
+                        actor=story.owner,
+                    ),
+                )
+    for day in story.working_days():
         hour = day.replace(hour=14)
         for client in (acme, globex, initech):
             if rng.random() < 0.3:
-                _spend(client, "enrolment", hour, rng.choice(people), learners=rng.randrange(1, 3),
-                       game="Cyber-security basics")  # fmt: skip
+                story.spend(
+                    client,
+                    "enrolment",
+                    hour,
+                    learners=rng.randrange(1, 3),
+                    game="Cyber-security basics",
+                )
             if rng.random() < 0.3:
-                _spend(client, "campus_visit", hour, rng.choice(people))
+                story.spend(client, "campus_visit", hour)
 
 
-SCENARIOS: dict[str, Callable] = {
+SCENARIOS: dict[str, Callable[[Story], None]] = {
     "data_provider": _data_provider,
     "translation": _translation,
     "sms": _sms,
@@ -184,11 +279,12 @@ SCENARIOS: dict[str, Callable] = {
 
 
 def make_history(organisation: Organisation, preset: str, *, now: datetime) -> None:
-    clients = sorted(organisation.clients.all(), key=lambda c: (c.kind != ClientKind.OWN, c.pk))
     start = (now - relativedelta(months=HISTORY_MONTHS)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
-    rng = random.Random(organisation.slug)
-    SCENARIOS[preset](organisation, clients, start, now, rng, _people(organisation))
+    story = Story(organisation, start, now)
+    SCENARIOS[preset](story)
+    story.run()
     services.expire_due(now=now)
     services.reset_monthly(now=now)
+    billing.mark_overdue(now=now)

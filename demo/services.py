@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import AccessMode, ClientKind, Organisation, Role
+from demo.catalogue import install_catalogue, set_up_billing
 from demo.history import make_history
 
 DEMO_PASSWORD = "demo-credits-2026"
@@ -24,6 +25,8 @@ class DemoOrganisation:
     time_zone: str
     language: str
     preset: str
+    price_list: str | None  # the organisation's own list (demo/catalogue.py); None: the default
+    enterprise_terms: bool
     clients: tuple[tuple[str, str, str], ...]  # (name, kind, access mode)
 
 
@@ -31,6 +34,8 @@ SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="corporama",
         preset="data_provider",
+        price_list="data",
+        enterprise_terms=False,
         name="Corporama Data",
         imitates="data provider (Corporama)",
         currency="EUR",
@@ -44,6 +49,8 @@ SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="deepetch",
         preset="translation",
+        price_list="translation",
+        enterprise_terms=True,
         name="Deepetch Translation",
         imitates="translation service (Deepetch)",
         currency="EUR",
@@ -58,6 +65,8 @@ SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="smsplatform",
         preset="sms",
+        price_list="sms",
+        enterprise_terms=False,
         name="SMS Platform",
         imitates="SMS platform",
         currency="EUR",
@@ -72,6 +81,8 @@ SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="clientmanager",
         preset="crm",
+        price_list=None,
+        enterprise_terms=False,
         name="ClientManager CRM",
         imitates="CRM (ClientManager)",
         currency="GBP",
@@ -85,6 +96,8 @@ SEED_ORGANISATIONS = (
     DemoOrganisation(
         slug="seriousgames",
         preset="serious_game",
+        price_list=None,
+        enterprise_terms=False,
         name="Serious Game Studio",
         imitates="serious-game studio",
         currency="EUR",
@@ -143,6 +156,7 @@ def load_demo(*, now: datetime | None = None) -> list[Organisation]:
     if demo_is_loaded():
         return list(Organisation.objects.filter(slug__in=[s.slug for s in SEED_ORGANISATIONS]))
     _user(STAFF_USERNAME, first_name="Back", last_name="Office", staff=True)
+    price_lists = install_catalogue()
     organisations = []
     for seed in SEED_ORGANISATIONS:
         owner = _user(f"{seed.slug}-owner", first_name="Owner", last_name=seed.name)
@@ -162,6 +176,12 @@ def load_demo(*, now: datetime | None = None) -> list[Organisation]:
             client_services.create_client(
                 organisation=organisation, name=name, kind=kind, access_mode=access_mode
             )
+        set_up_billing(
+            organisation,
+            price_lists[seed.price_list] if seed.price_list else None,
+            enterprise=seed.enterprise_terms,
+            now=now,
+        )
         make_history(organisation, seed.preset, now=now)
         organisations.append(organisation)
     return organisations

@@ -61,3 +61,9 @@ def _celery_runs_inline():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture(autouse=True)
+def _files_in_a_temporary_folder(settings, tmp_path):
+    """Invoice PDFs and other stored files go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -4,8 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
-from django.db.models import Min
+from django.db.models import Count, Min
 
+from billing.models import Invoice, Subscription
 from clients.models import Organisation
 from credits.audit import ledger_drift
 from credits.models import Consumption, CreditPool, LedgerEntry
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
 
 
-def test_the_demo_loads_five_seed_organisations_with_months_of_exact_history_x1():
-    organisations = demo.load_demo(now=NOW)
+def test_the_demo_loads_five_seed_organisations_with_months_of_exact_history_x1(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        organisations = demo.load_demo(now=NOW)
     assert sorted(o.slug for o in organisations) == [
         "clientmanager",
         "corporama",
@@ -40,6 +44,28 @@ def test_the_demo_loads_five_seed_organisations_with_months_of_exact_history_x1(
         assert first.date() == (NOW - relativedelta(months=6)).date(), slug
     assert set(Consumption.objects.values_list("organisation__slug", flat=True)) == set(presets)
     assert ledger_drift() == []
+
+
+def test_the_demo_holds_purchases_renewals_and_invoices_with_their_pdfs(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.load_demo(now=NOW)
+    invoices = dict(Invoice.objects.values_list("organisation__slug").annotate(count=Count("pk")))
+    assert invoices == {
+        "corporama": 7,  # 3000 credits on the 22nd of each month, May to November, by card
+        "deepetch": 4,  # enterprise orders every other month (D1)
+        "smsplatform": 2,  # two 20 000 packages
+        "clientmanager": 10,  # the plan, six renewals, three top-ups (M2)
+        "seriousgames": 7,
+    }
+    assert Invoice.objects.filter(pdf="").count() == 0
+    assert list(
+        Invoice.objects.filter(organisation__slug="deepetch")
+        .order_by("issued_on")
+        .values_list("status", flat=True)
+    ) == ["paid", "paid", "overdue", "open"]
+    assert Subscription.objects.get().status == "active"
 
 
 def test_loading_the_demo_twice_changes_nothing(capsys):
