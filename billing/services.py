@@ -592,7 +592,7 @@ def subscribe(
 
 def _lock_subscription(subscription: Subscription) -> Subscription:
     return (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "organisation")
         .get(pk=subscription.pk)
     )
@@ -715,7 +715,7 @@ def renew_due(*, now: datetime) -> dict[str, int]:
     ):
         with transaction.atomic():
             locked = (
-                Subscription.objects.select_for_update()
+                Subscription.objects.select_for_update(of=("self",))
                 .select_related("plan", "organisation", "next_plan")
                 .get(pk=subscription_id)
             )
