@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clients.models import CURRENCIES, Organisation
 
@@ -315,7 +316,7 @@ class Payment(models.Model):
 
 
 class PurchaseStatus(models.TextChoices):
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("purchase status", "Paid")
     INVOICED = "invoiced", _("Invoiced (enterprise terms)")
     DECLINED = "declined", _("Declined")
     FAILED = "failed", _("Payment error")
