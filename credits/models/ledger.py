@@ -46,6 +46,13 @@ class CreditPool(models.Model):
     held = models.BigIntegerField(_("held"), default=0)
     assigned = models.BigIntegerField(_("assigned"), default=0)
     last_activity_at = models.DateTimeField(_("last use"), null=True, blank=True)
+    next_expiry_at = models.DateTimeField(
+        _("next expiry due"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("No lot or hold expires before this time; operations skip expiry until then."),
+    )
 
     preset = models.CharField(_("preset"), max_length=20, choices=Preset.choices, default="custom")
     expiry_kind = models.CharField(

@@ -56,6 +56,14 @@ class _Work:
         self.entries.append(entry)
         return entry
 
+    def expiry_at(self, moment: datetime | None) -> None:
+        """Something (a lot, a hold) expires at `moment`: keep the pool's next expiry the
+        earliest, so operations know when they must look for due lots and holds."""
+        if moment is not None and (
+            self.pool.next_expiry_at is None or moment < self.pool.next_expiry_at
+        ):
+            self.pool.next_expiry_at = moment
+
     def account(self, client_id: int) -> ClientAccount:
         if client_id not in self.accounts:
             self.accounts[client_id] = ClientAccount.objects.select_for_update().get(pk=client_id)
@@ -70,7 +78,9 @@ class _Work:
             self.accounts[account.pk] = account
 
     def save(self) -> None:
-        self.pool.save(update_fields=["balance", "held", "assigned", "last_activity_at"])
+        self.pool.save(
+            update_fields=["balance", "held", "assigned", "last_activity_at", "next_expiry_at"]
+        )
         for account in self.accounts.values():
             account.save(update_fields=["assigned_remaining", "used", "window_start"])
         LedgerEntry.objects.bulk_create(self.entries)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 
 from credits.models import (
     ClientAccount,
@@ -102,10 +102,33 @@ def _release_hold(work: _Work, hold: Hold, status: str) -> None:
     hold.save(update_fields=["status", "resolved_at"])
 
 
-def _expire_due_locked(work: _Work) -> tuple[int, int]:
+def _expiry_is_due(pool: CreditPool, now: datetime) -> bool:
+    deadline = _inactivity_deadline(pool)
+    scheduled = pool.next_expiry_at is not None and pool.next_expiry_at <= now
+    return scheduled or (deadline is not None and deadline <= now and pool.balance > 0)
+
+
+def _next_expiry(pool: CreditPool, now: datetime) -> datetime | None:
+    """The earliest expiry still ahead: of a lot with credits left, or of an active hold."""
+    lots = Lot.objects.filter(
+        organisation_id=pool.pk, remaining__gt=0, expires_at__gt=now
+    ).aggregate(first=Min("expires_at"))["first"]
+    holds = Hold.objects.filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE).aggregate(
+        first=Min("expires_at")
+    )["first"]
+    return min((moment for moment in (lots, holds) if moment is not None), default=None)
+
+
+def _expire_due_locked(work: _Work, *, force: bool = False) -> tuple[int, int]:
     """Release holds past their expiry, then expire lots past theirs (or all, after the
-    inactivity period). Returns (holds expired, credits expired)."""
+    inactivity period). Returns (holds expired, credits expired).
+
+    Skipped, without a query, until the pool's next expiry comes (a lower bound kept by
+    every grant and hold), unless forced: the jobs, and captures and releases (which may
+    free credits that a lot kept past its expiry only for the hold)."""
     pool, now = work.pool, work.now
+    if not force and not _expiry_is_due(pool, now):
+        return 0, 0
     due_holds = list(
         Hold.objects.select_for_update()
         .filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE, expires_at__lte=now)
@@ -121,6 +144,7 @@ def _expire_due_locked(work: _Work) -> tuple[int, int]:
     expired = 0
     for lot in lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"):
         expired += _expire_lot(work, lot)
+    pool.next_expiry_at = _next_expiry(pool, now)
     return len(due_holds), expired
 
 
@@ -167,7 +191,7 @@ def _run_expiry(candidates: set[int], now: datetime) -> ExpiryRun:
     for organisation_id in sorted(candidates):
         with transaction.atomic():
             work = _Work(pool=_lock_pool(organisation_id), now=now)
-            expired_holds, expired_credits = _expire_due_locked(work)
+            expired_holds, expired_credits = _expire_due_locked(work, force=True)
             work.save()
         holds += expired_holds
         credits += expired_credits

@@ -91,6 +91,7 @@ def grant(
         created_at=now,
     )
     work.entry(EntryKind.GRANT, credits=credits, lot_id=lot.pk, reference=reference)
+    work.expiry_at(expires_at)
     if work.pool.last_activity_at is None:
         work.pool.last_activity_at = now  # the inactivity clock starts with the first credits
     if source == LotSource.PURCHASE:

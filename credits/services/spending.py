@@ -156,6 +156,7 @@ def hold(
     account.used += split.from_pool
     work.pool.assigned -= split.from_assigned
     work.pool.held += credits
+    work.expiry_at(expires_at)
     work.entry(
         EntryKind.HOLD,
         client_id=client.pk,
@@ -258,7 +259,7 @@ def _capture_locked(
     locked.status = HoldStatus.CAPTURED
     locked.resolved_at = work.now
     locked.save(update_fields=["status", "resolved_at"])
-    _expire_due_locked(work)  # credits a lot kept only for this hold now expire
+    _expire_due_locked(work, force=True)  # credits a lot kept only for this hold now expire
     return consumption
 
 
@@ -270,7 +271,7 @@ def release(*, hold: Hold, now: datetime, actor: User = None) -> Hold:
         locked, refusal = _lock_active_hold(hold)
         if refusal is None:
             _release_hold(work, locked, HoldStatus.RELEASED)
-            _expire_due_locked(work)
+            _expire_due_locked(work, force=True)
         work.save()
     if refusal is not None:
         raise refusal

@@ -196,3 +196,24 @@ def test_running_the_expiry_job_twice_expires_each_lot_once_x4(organisation, now
     first, second = services.expire_due(now=later), services.expire_due(now=later)
     assert (first.credits_expired, second.credits_expired) == (80, 0)
     assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 1
+
+
+def test_an_operation_after_an_expiry_date_expires_the_lot_first_without_the_job(
+    organisation, now
+):
+    """The pool's next expiry tells every operation when to look for due lots, so a debit
+    made after a lot's expiry (before the job ran) never spends the expired credits."""
+    services.grant(
+        organisation=organisation,
+        credits=100,
+        source="promotion",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    services.grant(organisation=organisation, credits=50, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    services.debit(client=own, credits=30, action_code="x", now=now + timedelta(days=2))
+    assert pool_of(organisation) == (20, 0, 0)
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 1
+    assert services.expire_due(now=now + timedelta(days=2)).credits_expired == 0
+    assert ledger_drift() == []
