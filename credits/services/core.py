@@ -3,6 +3,7 @@ entries under the pool lock, idempotency keys, limit windows, and taking credits
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -154,13 +155,27 @@ def _roll_monthly_window(work: _Work, account: ClientAccount, time_zone: str) ->
         _restart_window(work, account, start)
 
 
-def _spendable_lots(pool: CreditPool, now: datetime, *, include_expired: bool) -> list[Lot]:
-    """Lots in spending order: soonest expiry first, never-expiring last, oldest first on
-    ties (so plan allowances go before purchased credits, M2)."""
+LOT_BATCH = 8
+
+
+def _spendable_lots(
+    pool: CreditPool, now: datetime, *, include_expired: bool
+) -> Iterator[tuple[int, int]]:
+    """(lot id, remaining) in spending order: soonest expiry first, never-expiring last,
+    oldest first on ties (so plan allowances go before purchased credits, M2). Read a few at
+    a time: a debit is nearly always paid by the first lot."""
     lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
     if not include_expired:
         lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-    return list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
+    ordered = lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk")
+    ordered = ordered.values_list("pk", "remaining")
+    start = 0
+    while True:
+        batch = list(ordered[start : start + LOT_BATCH])
+        yield from batch
+        if len(batch) < LOT_BATCH:
+            return
+        start += LOT_BATCH
 
 
 def _take_from_lots(
@@ -169,12 +184,11 @@ def _take_from_lots(
     """Take credits from lots in spending order, one entry per lot that paid; the first entry
     also carries the links (client, consumption, deltas) of the operation."""
     left = credits
-    changed: list[Lot] = []
-    for lot in _spendable_lots(work.pool, work.now, include_expired=include_expired):
-        taken = min(left, lot.remaining)
-        lot.remaining -= taken
-        changed.append(lot)
-        work.entry(kind, credits=-taken, lot_id=lot.pk, **links)
+    taken_from: list[tuple[int, int]] = []
+    for lot_id, remaining in _spendable_lots(work.pool, work.now, include_expired=include_expired):
+        taken = min(left, remaining)
+        taken_from.append((lot_id, taken))
+        work.entry(kind, credits=-taken, lot_id=lot_id, **links)
         links = {k: v for k, v in links.items() if not k.endswith("_delta")}
         left -= taken
         if left == 0:
@@ -183,4 +197,5 @@ def _take_from_lots(
         # The pool's figures said the credits were there; the lots disagree. Refuse rather
         # than write a ledger that does not add up (ledger_check would name the drift).
         raise InsufficientCredits(needed=credits, available=credits - left)
-    Lot.objects.bulk_update(changed, ["remaining"])
+    for lot_id, taken in taken_from:
+        Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") - taken)
