@@ -47,12 +47,10 @@ def _inactivity_deadline(pool: CreditPool) -> datetime | None:
     return pool.last_activity_at + relativedelta(months=pool.expiry_months)
 
 
-def _expire_lot(work: _Work, lot: Lot) -> int:
-    """Expire what is left of a lot: unassigned credits first, then the clients' assigned
-    credits in proportion (S8). Credits reserved by active holds are not taken: they stay on
-    the lot until the hold resolves, and a later run expires what the hold gave back."""
+def _expire_lot(work: _Work, lot: Lot, amount: int) -> int:
+    """Expire `amount` credits of a lot: unassigned credits first, then the clients' assigned
+    credits in proportion (S8)."""
     pool = work.pool
-    amount = min(lot.remaining, pool.balance - pool.held)
     if amount <= 0:
         return 0
     from_unassigned = min(amount, pool.balance - pool.held - pool.assigned)
@@ -61,16 +59,14 @@ def _expire_lot(work: _Work, lot: Lot) -> int:
     lot.save(update_fields=["remaining"])
     work.entry(EntryKind.EXPIRY, credits=-amount, lot_id=lot.pk)
     if from_assigned:
-        holders = list(
-            ClientAccount.objects.filter(
-                organisation_id=pool.pk, assigned_remaining__gt=0
-            ).values_list("pk", flat=True)
-        )
-        work.lock_accounts(holders)
+        # Accounts already in this operation may hold credits a hold just gave back, which
+        # the database does not show yet: the in-memory figures are the current ones.
+        stored = ClientAccount.objects.filter(organisation_id=pool.pk, assigned_remaining__gt=0)
+        work.lock_accounts(list(stored.values_list("pk", flat=True)))
         weights = {
-            pk: work.accounts[pk].assigned_remaining
-            for pk in sorted(holders)
-            if work.accounts[pk].assigned_remaining > 0
+            pk: account.assigned_remaining
+            for pk, account in sorted(work.accounts.items())
+            if account.assigned_remaining > 0
         }
         for client_id, share in proportional_shares(from_assigned, weights).items():
             if share:
@@ -141,9 +137,15 @@ def _expire_due_locked(work: _Work, *, force: bool = False) -> tuple[int, int]:
     lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
     if deadline is None or deadline > now:
         lots = lots.filter(expires_at__lte=now)
+    # Credits reserved by active holds stay on the due lots (only there: valid lots never
+    # stand in for them) until the holds resolve; the rest of the due credits expires, in
+    # spending order. What a hold later gives back expires then (captures and releases run
+    # this again).
+    due = list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
+    expiring = max(sum(lot.remaining for lot in due) - pool.held, 0)
     expired = 0
-    for lot in lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"):
-        expired += _expire_lot(work, lot)
+    for lot in due:
+        expired += _expire_lot(work, lot, min(lot.remaining, expiring - expired))
     pool.next_expiry_at = _next_expiry(pool, now)
     return len(due_holds), expired
 

@@ -28,7 +28,7 @@ from credits.services.core import (
     _take_from_lots,
     _Work,
 )
-from credits.services.expiry import _begin
+from credits.services.expiry import _begin, _inactivity_deadline
 
 DEFAULT = object()  # "use the organisation's policy" for grant's expiry
 
@@ -92,8 +92,11 @@ def grant(
     )
     work.entry(EntryKind.GRANT, credits=credits, lot_id=lot.pk, reference=reference)
     work.expiry_at(expires_at)
-    if work.pool.last_activity_at is None:
-        work.pool.last_activity_at = now  # the inactivity clock starts with the first credits
+    deadline = _inactivity_deadline(work.pool)
+    if work.pool.last_activity_at is None or (deadline is not None and deadline <= now):
+        # The inactivity clock starts with the first credits, and starts again for credits
+        # that arrive after the old ones expired for want of use (D3).
+        work.pool.last_activity_at = now
     if source == LotSource.PURCHASE:
         work.pool.last_activity_at = now
         if work.pool.purchase_extends_expiry and expires_at is not None:

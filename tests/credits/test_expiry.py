@@ -198,9 +198,7 @@ def test_running_the_expiry_job_twice_expires_each_lot_once_x4(organisation, now
     assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 1
 
 
-def test_an_operation_after_an_expiry_date_expires_the_lot_first_without_the_job(
-    organisation, now
-):
+def test_an_operation_after_an_expiry_date_expires_the_lot_first_without_the_job(organisation, now):
     """The pool's next expiry tells every operation when to look for due lots, so a debit
     made after a lot's expiry (before the job ran) never spends the expired credits."""
     services.grant(
@@ -217,3 +215,62 @@ def test_an_operation_after_an_expiry_date_expires_the_lot_first_without_the_job
     assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRY).count() == 1
     assert services.expire_due(now=now + timedelta(days=2)).credits_expired == 0
     assert ledger_drift() == []
+
+
+def test_credits_a_hold_gives_back_as_its_lot_expires_expire_with_the_rest_s8(
+    organisation, make_client, now
+):
+    """Found by the stateful test: the S8 shares must count credits that a hold gave back in
+    the same operation (expiry once stopped the organisation with a ValueError)."""
+    a, b = make_client("A"), make_client("B")
+    services.grant(organisation=organisation, credits=20, source="purchase", now=now)
+    services.grant(
+        organisation=organisation,
+        credits=20,
+        source="promotion",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    services.assign(organisation=organisation, client=a, credits=10, now=now)
+    services.assign(organisation=organisation, client=b, credits=30, now=now)
+    services.hold(client=a, credits=10, expires_at=now + timedelta(days=1), now=now)
+    run = services.expire_due(now=now + timedelta(days=1))
+    assert (run.holds_expired, run.credits_expired) == (1, 20)
+    assert (assigned_of(a), assigned_of(b)) == (5, 15)
+    assert pool_of(organisation) == (20, 0, 20)
+    assert ledger_drift() == []
+
+
+def test_valid_credits_never_stand_in_for_credits_held_on_an_expired_lot_s2(
+    organisation, make_client, now
+):
+    """Found by the stateful test: the held credits stay on the expired lot, so capturing
+    the hold later leaves the purchased credits whole."""
+    services.grant(organisation=organisation, credits=10, source="purchase", now=now)
+    services.grant(
+        organisation=organisation,
+        credits=10,
+        source="promotion",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    reservation = services.hold(
+        client=make_client("A"), credits=10, expires_at=now + timedelta(days=30), now=now
+    )
+    assert services.expire_due(now=now + timedelta(days=2)).credits_expired == 0
+    services.capture(hold=reservation, now=now + timedelta(days=3))
+    assert pool_of(organisation) == (10, 0, 0)
+    assert ledger_drift() == []
+
+
+def test_credits_granted_after_an_inactivity_expiry_start_a_new_clock_d3(organisation, now):
+    """Found by the stateful test: they used to expire on arrival."""
+    services.apply_preset(organisation=organisation, preset="translation")
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    later = now + relativedelta(months=13)
+    assert services.expire_due(now=later).credits_expired == 100
+    services.grant(organisation=organisation, credits=50, source="promotion", now=later)
+    own = organisation.clients.get(kind="own")
+    services.debit(client=own, credits=5, action_code="x", now=later)
+    assert services.expire_due(now=later).credits_expired == 0
+    assert pool_of(organisation) == (45, 0, 0)
