@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from celery.result import allow_join_result
 from django.db import connection
 
 from config.celery import app, health
@@ -54,7 +55,10 @@ def test_a_real_celery_worker_runs_the_health_task(celery_worker_process):
     started = time.monotonic()
     result = health.delay()
     try:
-        outcome = result.get(timeout=60)
+        # Eager tasks run in other tests' threads flip Celery's process-wide "inside a task"
+        # flag without a lock; this test is not inside a task, so allow the join explicitly.
+        with allow_join_result():
+            outcome = result.get(timeout=60)
     except Exception:
         celery_worker_process.terminate()
         output, _ = celery_worker_process.communicate(timeout=20)
