@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from billing.models import Invoice, Payment, Purchase, Subscription
+from billing.models import Invoice, Payment
 from clients.models import Organisation
 
 
@@ -16,16 +16,4 @@ def payments_of(organisation: Organisation) -> QuerySet[Payment]:
         Payment.objects.filter(invoice__organisation=organisation)
         .select_related("invoice")
         .order_by("-paid_at", "-pk")
-    )
-
-
-def purchases_of(organisation: Organisation) -> QuerySet[Purchase]:
-    return Purchase.objects.filter(organisation=organisation).select_related("invoice", "package")
-
-
-def subscription_of(organisation: Organisation) -> Subscription | None:
-    return (
-        Subscription.objects.filter(organisation=organisation)
-        .select_related("plan", "next_plan")
-        .first()
     )

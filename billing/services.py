@@ -42,7 +42,7 @@ from billing.models import (
 from billing.money import cents
 from clients.models import Organisation
 from credits import services as credit_services
-from credits.models import Lot, LotSource
+from credits.models import LotSource
 
 User = AbstractBaseUser | None
 PAYMENT_TERMS_DAYS = 30
@@ -731,13 +731,3 @@ def renew_due(*, now: datetime) -> dict[str, int]:
             outcome = _renew_locked(locked, now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
-
-
-def organisation_has_plan(organisation: Organisation) -> bool:
-    return Subscription.objects.filter(organisation=organisation).exists()
-
-
-def allowance_lot(subscription: Subscription) -> Lot | None:
-    if subscription.allowance_lot_id is None:
-        return None
-    return Lot.objects.filter(pk=subscription.allowance_lot_id).first()

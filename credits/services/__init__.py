@@ -37,7 +37,7 @@ from credits.services.ratecard import (
     save_action_price,
     save_sms_rate,
 )
-from credits.services.spending import capture, debit, hold, hold_expiry_default, release
+from credits.services.spending import capture, debit, hold, release
 
 __all__ = [
     "DEFAULT",
@@ -59,7 +59,6 @@ __all__ = [
     "grant",
     "hold",
     "hold_action",
-    "hold_expiry_default",
     "import_sms_rates",
     "install_rate_card",
     "month_start",

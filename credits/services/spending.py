@@ -1,6 +1,6 @@
 """Credits out: debits and holds (reserve, capture, release)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -276,8 +276,3 @@ def release(*, hold: Hold, now: datetime, actor: User = None) -> Hold:
     if refusal is not None:
         raise refusal
     return locked
-
-
-def hold_expiry_default(now: datetime) -> datetime:
-    """Holds made without an expiry last a week: long enough for scheduled work."""
-    return now + timedelta(days=7)
