@@ -169,16 +169,25 @@ class Lot(models.Model):
     )
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"))
+    # Computed by the database. The index of spendable lots is limited to live lots through
+    # this column rather than through `remaining > 0`: a debit changes `remaining` but not
+    # `live` (until the lot runs out), so its UPDATE stays a HOT update that touches no index.
+    # With `remaining` in the index predicate, every debit added index entries and one busy
+    # lot bloated its indexes.
+    live = models.GeneratedField(
+        expression=Q(remaining__gt=0), output_field=models.BooleanField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
         verbose_name = _("lot")
         verbose_name_plural = _("lots")
         indexes = [
+            # The spending order (soonest expiry first, never-expiring last, oldest on ties).
             models.Index(
-                fields=["organisation", "expires_at"],
-                condition=Q(remaining__gt=0),
-                name="lot_live_by_expiry",
+                fields=["organisation", "expires_at", "created_at", "id"],
+                condition=Q(live=True),
+                name="lot_live_spending_order",
             )
         ]
         constraints = [
@@ -247,10 +256,14 @@ class Consumption(models.Model):
     """One spend by a client: who, which action, its parameters, how many credits (the lots
     that paid are the ledger entries pointing here)."""
 
+    # Every index is paid on every debit: the (organisation|client, -created_at) indexes below
+    # serve these foreign keys too, so they carry no index of their own.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="consumptions"
+        Organisation, on_delete=models.PROTECT, related_name="consumptions", db_index=False
     )
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="consumptions")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="consumptions", db_index=False
+    )
     action_code = models.CharField(_("action"), max_length=64)
     description = models.CharField(_("description"), max_length=300, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
@@ -261,7 +274,7 @@ class Consumption(models.Model):
         Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="consumption"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
     )
     created_at = models.DateTimeField(_("created at"))
 
@@ -272,6 +285,10 @@ class Consumption(models.Model):
         indexes = [
             models.Index(fields=["organisation", "-created_at"], name="consumption_org_recent"),
             models.Index(fields=["client", "-created_at"], name="consumption_client_recent"),
+            # Only rows with an actor are indexed (for deleting a user: SET_NULL).
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="consumption_actor"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -341,8 +358,10 @@ class LedgerEntry(models.Model):
     every stored figure: balance, held, assigned, a client's assigned and used credits, a lot's
     remaining credits."""
 
+    # As for consumptions: the (organisation|client, -created_at) indexes serve those foreign
+    # keys, and the links most entries leave empty are indexed only where set.
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="ledger_entries"
+        Organisation, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
     )
     kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
     credits = models.BigIntegerField(_("credits"), default=0)
@@ -354,19 +373,34 @@ class LedgerEntry(models.Model):
         Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+        Client,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+        db_index=False,
     )
     consumption = models.ForeignKey(
         Consumption, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
     hold = models.ForeignKey(
-        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Hold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_index=False,
     )
     assignment = models.ForeignKey(
-        Assignment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Assignment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_index=False,
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
     )
     reference = models.CharField(_("reference"), max_length=300, blank=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, blank=True)
@@ -379,6 +413,13 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["organisation", "-created_at"], name="entry_org_recent"),
             models.Index(fields=["client", "-created_at"], name="entry_client_recent"),
+            models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="entry_hold"),
+            models.Index(
+                fields=["assignment"],
+                condition=Q(assignment__isnull=False),
+                name="entry_assignment",
+            ),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="entry_actor"),
         ]
         constraints = [
             models.CheckConstraint(

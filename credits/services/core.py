@@ -113,11 +113,14 @@ def _replay(pool: CreditPool, key: str, fingerprint: str) -> int | None:
     if stored is None:
         return None
     if stored.fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            _("The idempotency key “%(key)s” was already used for a different request.")
-            % {"key": key}
-        )
+        raise _conflict(key)
     return stored.result_id
+
+
+def _conflict(key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        _("The idempotency key “%(key)s” was already used for a different request.") % {"key": key}
+    )
 
 
 def _remember(work: _Work, operation: str, fingerprint: str, result_id: int | None) -> None:
@@ -164,7 +167,7 @@ def _spendable_lots(
     """(lot id, remaining) in spending order: soonest expiry first, never-expiring last,
     oldest first on ties (so plan allowances go before purchased credits, M2). Read a few at
     a time: a debit is nearly always paid by the first lot."""
-    lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
+    lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
     if not include_expired:
         lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     ordered = lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk")

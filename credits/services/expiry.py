@@ -106,9 +106,9 @@ def _expiry_is_due(pool: CreditPool, now: datetime) -> bool:
 
 def _next_expiry(pool: CreditPool, now: datetime) -> datetime | None:
     """The earliest expiry still ahead: of a lot with credits left, or of an active hold."""
-    lots = Lot.objects.filter(
-        organisation_id=pool.pk, remaining__gt=0, expires_at__gt=now
-    ).aggregate(first=Min("expires_at"))["first"]
+    lots = Lot.objects.filter(organisation_id=pool.pk, live=True, expires_at__gt=now).aggregate(
+        first=Min("expires_at")
+    )["first"]
     holds = Hold.objects.filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE).aggregate(
         first=Min("expires_at")
     )["first"]
@@ -134,7 +134,7 @@ def _expire_due_locked(work: _Work, *, force: bool = False) -> tuple[int, int]:
     for hold in due_holds:
         _release_hold(work, hold, HoldStatus.EXPIRED)
     deadline = _inactivity_deadline(pool)
-    lots = Lot.objects.filter(organisation_id=pool.pk, remaining__gt=0)
+    lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
     if deadline is None or deadline > now:
         lots = lots.filter(expires_at__lte=now)
     # Credits reserved by active holds stay on the due lots (only there: valid lots never
@@ -161,9 +161,7 @@ def expire_due(*, now: datetime) -> ExpiryRun:
     """The expiry job: holds and lots past their time, every organisation. Re-running it, or
     running two at once, expires each thing once (the pool lock and a re-read after it)."""
     candidates = set(
-        Lot.objects.filter(remaining__gt=0, expires_at__lte=now).values_list(
-            "organisation_id", flat=True
-        )
+        Lot.objects.filter(live=True, expires_at__lte=now).values_list("organisation_id", flat=True)
     )
     candidates |= set(
         Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(

@@ -110,7 +110,7 @@ def _extend_held_credits(work: _Work, *, until: datetime, except_lot: Lot) -> No
     extended = list(
         Lot.objects.filter(
             organisation_id=work.pool.pk,
-            remaining__gt=0,
+            live=True,
             expires_at__gt=work.now,
             expires_at__lt=until,
         )
