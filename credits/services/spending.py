@@ -20,6 +20,7 @@ from credits.models import (
     Hold,
     HoldStatus,
 )
+from credits.services import database_debit
 from credits.services.core import (
     User,
     _check_credits,
@@ -46,7 +47,6 @@ def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, Spl
     return account, decide_funding(pool=work.pool, account=account, credits=credits)
 
 
-@transaction.atomic
 def debit(
     *,
     client: Client,
@@ -59,9 +59,64 @@ def debit(
     idempotency_key: str = "",
 ) -> Consumption:
     """Spend a client's credits on an action. Zero credits (a free action, C1) records the
-    use without touching any figure."""
+    use without touching any figure.
+
+    On PostgreSQL the debit is one statement (`database_debit`); it hands the debit back to
+    the Python path below when expiry is due, and SQLite always takes the Python path."""
     _check_credits(credits, allow_zero=True)
     params = params or {}
+    if credits and database_debit.available():
+        if not client.is_active:
+            raise InvalidAmount(_("This client is inactive."))
+        fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
+        consumption = database_debit.debit_in_database(
+            client=client,
+            credits=credits,
+            action_code=action_code,
+            now=now,
+            description=description,
+            params=params,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+        if consumption is not None:
+            return consumption
+    return _debit(
+        client=client,
+        credits=credits,
+        action_code=action_code,
+        now=now,
+        description=description,
+        params=params,
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _debit_fingerprint(
+    client: Client, credits: int, action_code: str, params: dict, idempotency_key: str
+) -> str:
+    """Only a keyed request is ever compared, so an unkeyed one skips the hashing."""
+    if not idempotency_key:
+        return ""
+    return _fingerprint(
+        "debit", client=client.pk, credits=credits, action=action_code, params=params
+    )
+
+
+@transaction.atomic
+def _debit(
+    *,
+    client: Client,
+    credits: int,
+    action_code: str,
+    now: datetime,
+    description: str,
+    params: dict,
+    actor: User,
+    idempotency_key: str,
+) -> Consumption:
     if credits == 0:
         return Consumption.objects.create(
             organisation_id=client.organisation_id,
@@ -73,9 +128,7 @@ def debit(
             actor=actor,
             created_at=now,
         )
-    fingerprint = _fingerprint(
-        "debit", client=client.pk, credits=credits, action=action_code, params=params
-    )
+    fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
     work, replayed = _begin(
         client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
     )

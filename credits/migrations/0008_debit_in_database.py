@@ -1,0 +1,338 @@
+"""A debit in one statement on PostgreSQL (`credits_debit`), called only by
+`credits.services.spending.debit`.
+
+Why: a debit through the ORM is ten round trips, and the pool lock is held across all of them,
+so one busy organisation could not pass ~160 debits a second. Inside the server the lock is
+held only while the function runs. The rules are the same as the Python path's
+(`credits.funding.decide_funding`, `_take_from_lots`, `_roll_monthly_window`); a differential
+test (tests/credits/test_debit_in_database.py) runs both on the same histories and compares
+every row they write.
+
+The function never writes anything when it refuses: it reads and decides first, then writes.
+When expiry is due (a lot, a hold, or the inactivity deadline) it answers `expiry_due` without
+writing and the Python path, which owns expiry (S8 shares, holds), does the whole debit.
+"""
+
+from django.db import migrations
+
+DEBIT_FUNCTION = """
+CREATE OR REPLACE FUNCTION credits_debit(
+    p_organisation bigint,
+    p_client bigint,
+    p_credits bigint,
+    p_action varchar,
+    p_description varchar,
+    p_params jsonb,
+    p_actor integer,
+    p_key varchar,
+    p_fingerprint varchar,
+    p_now timestamptz,
+    p_month_start timestamptz,
+    OUT outcome text,
+    OUT result_id bigint,
+    OUT from_assigned bigint,
+    OUT from_pool bigint,
+    OUT needed bigint,
+    OUT available bigint,
+    OUT limit_credits bigint
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_balance bigint;
+    v_held bigint;
+    v_assigned bigint;
+    v_next_expiry timestamptz;
+    v_expiry_kind varchar;
+    v_expiry_months integer;
+    v_last_activity timestamptz;
+    v_account_organisation bigint;
+    v_assigned_remaining bigint;
+    v_draws_from_pool boolean;
+    v_limit_kind varchar;
+    v_limit bigint;
+    v_used bigint;
+    v_used_before bigint;
+    v_window_start timestamptz;
+    v_unassigned bigint;
+    v_stored_fingerprint varchar;
+    v_stored_result bigint;
+    v_lot_id bigint;
+    v_lot_remaining bigint;
+    v_still_to_take bigint;
+    v_taken bigint;
+    v_first boolean := true;
+BEGIN
+    -- The fixed lock order: the pool, then the client's account, then lots.
+    SELECT balance, held, assigned, next_expiry_at, expiry_kind, expiry_months,
+           last_activity_at
+        INTO v_balance, v_held, v_assigned, v_next_expiry, v_expiry_kind, v_expiry_months,
+             v_last_activity
+        FROM credits_creditpool WHERE organisation_id = p_organisation FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no credit pool for organisation %', p_organisation;
+    END IF;
+
+    IF p_key <> '' THEN
+        SELECT k.fingerprint, k.result_id INTO v_stored_fingerprint, v_stored_result
+            FROM credits_idempotencykey k
+            WHERE k.organisation_id = p_organisation AND k.key = p_key;
+        IF FOUND THEN
+            outcome := CASE WHEN v_stored_fingerprint = p_fingerprint
+                            THEN 'replayed' ELSE 'conflict' END;
+            result_id := v_stored_result;
+            RETURN;
+        END IF;
+    END IF;
+
+    IF v_next_expiry <= p_now
+       OR (v_expiry_kind = 'inactivity' AND v_balance > 0
+           AND v_last_activity + make_interval(months => v_expiry_months) <= p_now)
+    THEN
+        outcome := 'expiry_due';
+        RETURN;
+    END IF;
+
+    SELECT organisation_id, assigned_remaining, draws_from_pool, limit_kind, "limit", used,
+           window_start
+        INTO v_account_organisation, v_assigned_remaining, v_draws_from_pool, v_limit_kind,
+             v_limit, v_used_before, v_window_start
+        FROM credits_clientaccount WHERE client_id = p_client FOR UPDATE;
+    IF NOT FOUND OR v_account_organisation <> p_organisation THEN
+        RAISE EXCEPTION 'client % has no account in organisation %', p_client, p_organisation;
+    END IF;
+
+    -- A monthly limit restarts at the first of the month in the organisation's zone; what
+    -- active holds reserved from the pool stays counted (it will be spent in the new window).
+    v_used := v_used_before;
+    IF v_limit_kind = 'monthly' AND (v_window_start IS NULL OR v_window_start < p_month_start)
+    THEN
+        SELECT coalesce(sum(h.from_pool), 0) INTO v_used FROM credits_hold h
+            WHERE h.client_id = p_client AND h.status = 'active';
+        v_window_start := p_month_start;
+    END IF;
+
+    -- Assigned credits first, then the unassigned pool, within the limit; or refuse whole.
+    from_assigned := least(p_credits, v_assigned_remaining);
+    from_pool := p_credits - from_assigned;
+    IF from_pool > 0 THEN
+        v_unassigned := v_balance - v_held - v_assigned;
+        IF NOT v_draws_from_pool THEN
+            outcome := 'assignment_exhausted';
+            needed := p_credits;
+            available := v_assigned_remaining;
+            RETURN;
+        END IF;
+        IF from_pool > v_unassigned THEN
+            outcome := 'insufficient';
+            needed := p_credits;
+            available := v_assigned_remaining + v_unassigned;
+            RETURN;
+        END IF;
+        IF v_limit_kind <> 'none' AND v_used + from_pool > v_limit THEN
+            outcome := 'limit_exceeded';
+            needed := from_pool;
+            available := greatest(v_limit - v_used, 0);
+            limit_credits := v_limit;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- The first lot in spending order (soonest expiry first, never-expiring last, oldest on
+    -- ties) nearly always pays for the whole debit.
+    SELECT l.id, l.remaining INTO v_lot_id, v_lot_remaining FROM credits_lot l
+        WHERE l.organisation_id = p_organisation AND l.live
+          AND (l.expires_at IS NULL OR l.expires_at > p_now)
+        ORDER BY l.expires_at ASC NULLS LAST, l.created_at ASC, l.id ASC
+        LIMIT 1;
+    IF NOT FOUND OR v_lot_remaining < p_credits THEN
+        -- Several lots pay (or the lots disagree with the pool's figures): the general path.
+        SELECT * INTO outcome, result_id, needed, available
+            FROM credits_debit_from_lots(
+                p_organisation, p_client, p_credits, p_action, p_description, p_params,
+                p_actor, p_key, p_fingerprint, p_now, from_assigned, from_pool, v_balance,
+                v_used_before, v_used, v_window_start);
+        RETURN;
+    END IF;
+
+    IF v_used <> v_used_before THEN
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, client_id, actor_id, reference, idempotency_key, created_at)
+        VALUES (
+            p_organisation, 'limit_reset', 0, 0, 0, v_used - v_used_before,
+            v_balance, p_client, p_actor, '', p_key, p_now);
+    END IF;
+
+    -- Decided, and one lot pays: every write in one statement.
+    WITH consumption AS (
+        INSERT INTO credits_consumption (
+            organisation_id, client_id, action_code, description, params, credits,
+            from_assigned, from_pool, actor_id, created_at)
+        VALUES (
+            p_organisation, p_client, p_action, p_description, p_params, p_credits,
+            from_assigned, from_pool, p_actor, p_now)
+        RETURNING id
+    ), lot AS (
+        UPDATE credits_lot SET remaining = remaining - p_credits WHERE id = v_lot_id
+    ), pool AS (
+        UPDATE credits_creditpool
+            SET balance = balance - p_credits,
+                assigned = assigned - from_assigned,
+                last_activity_at = p_now
+            WHERE organisation_id = p_organisation
+    ), account AS (
+        UPDATE credits_clientaccount
+            SET assigned_remaining = assigned_remaining - from_assigned,
+                used = v_used + from_pool,
+                window_start = v_window_start
+            WHERE client_id = p_client
+    ), entry AS (
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, lot_id, client_id, consumption_id, actor_id, reference,
+            idempotency_key, created_at)
+        SELECT p_organisation, 'debit', -p_credits, 0, -from_assigned, from_pool,
+               v_balance - p_credits, v_lot_id, p_client, consumption.id, p_actor, '', p_key,
+               p_now
+        FROM consumption
+    )
+    SELECT consumption.id INTO result_id FROM consumption;
+
+    IF p_key <> '' THEN
+        INSERT INTO credits_idempotencykey (
+            organisation_id, key, operation, fingerprint, result_id, created_at)
+        VALUES (p_organisation, p_key, 'debit', p_fingerprint, result_id, p_now);
+    END IF;
+    outcome := 'debited';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION credits_debit_from_lots(
+    p_organisation bigint,
+    p_client bigint,
+    p_credits bigint,
+    p_action varchar,
+    p_description varchar,
+    p_params jsonb,
+    p_actor integer,
+    p_key varchar,
+    p_fingerprint varchar,
+    p_now timestamptz,
+    p_from_assigned bigint,
+    p_from_pool bigint,
+    p_balance bigint,
+    p_used_before bigint,
+    p_used bigint,
+    p_window_start timestamptz,
+    OUT outcome text,
+    OUT result_id bigint,
+    OUT needed bigint,
+    OUT available bigint
+) LANGUAGE plpgsql AS $$
+-- The rest of credits_debit when several lots pay: called by it alone, under its locks.
+DECLARE
+    v_balance bigint := p_balance;
+    v_still_to_take bigint := p_credits;
+    v_taken bigint;
+    v_lot_ids bigint[] := '{}';
+    v_lot_takes bigint[] := '{}';
+    v_lot record;
+    i integer;
+BEGIN
+    FOR v_lot IN
+        SELECT l.id, l.remaining FROM credits_lot l
+        WHERE l.organisation_id = p_organisation AND l.live
+          AND (l.expires_at IS NULL OR l.expires_at > p_now)
+        ORDER BY l.expires_at ASC NULLS LAST, l.created_at ASC, l.id ASC
+    LOOP
+        v_taken := least(v_still_to_take, v_lot.remaining);
+        v_lot_ids := v_lot_ids || v_lot.id;
+        v_lot_takes := v_lot_takes || v_taken;
+        v_still_to_take := v_still_to_take - v_taken;
+        EXIT WHEN v_still_to_take = 0;
+    END LOOP;
+    IF v_still_to_take > 0 THEN
+        -- The pool's figures said the credits were there and the lots disagree: refuse
+        -- rather than write a ledger that does not add up (ledger_check names the drift).
+        outcome := 'lots_short';
+        needed := p_credits;
+        available := p_credits - v_still_to_take;
+        RETURN;
+    END IF;
+
+    IF p_used <> p_used_before THEN
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, client_id, actor_id, reference, idempotency_key, created_at)
+        VALUES (
+            p_organisation, 'limit_reset', 0, 0, 0, p_used - p_used_before,
+            v_balance, p_client, p_actor, '', p_key, p_now);
+    END IF;
+
+    INSERT INTO credits_consumption (
+        organisation_id, client_id, action_code, description, params, credits,
+        from_assigned, from_pool, actor_id, created_at)
+    VALUES (
+        p_organisation, p_client, p_action, p_description, p_params, p_credits,
+        p_from_assigned, p_from_pool, p_actor, p_now)
+    RETURNING id INTO result_id;
+
+    FOR i IN 1 .. array_length(v_lot_ids, 1) LOOP
+        UPDATE credits_lot SET remaining = remaining - v_lot_takes[i] WHERE id = v_lot_ids[i];
+        v_balance := v_balance - v_lot_takes[i];
+        -- The first entry carries the operation's effect on the figures; the others only
+        -- say which lot paid how much.
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, lot_id, client_id, consumption_id, actor_id, reference,
+            idempotency_key, created_at)
+        VALUES (
+            p_organisation, 'debit', -v_lot_takes[i], 0,
+            CASE WHEN i = 1 THEN -p_from_assigned ELSE 0 END,
+            CASE WHEN i = 1 THEN p_from_pool ELSE 0 END,
+            v_balance, v_lot_ids[i], p_client, result_id, p_actor, '', p_key, p_now);
+    END LOOP;
+
+    UPDATE credits_creditpool
+        SET balance = balance - p_credits,
+            assigned = assigned - p_from_assigned,
+            last_activity_at = p_now
+        WHERE organisation_id = p_organisation;
+    UPDATE credits_clientaccount
+        SET assigned_remaining = assigned_remaining - p_from_assigned,
+            used = p_used + p_from_pool,
+            window_start = p_window_start
+        WHERE client_id = p_client;
+
+    IF p_key <> '' THEN
+        INSERT INTO credits_idempotencykey (
+            organisation_id, key, operation, fingerprint, result_id, created_at)
+        VALUES (p_organisation, p_key, 'debit', p_fingerprint, result_id, p_now);
+    END IF;
+    outcome := 'debited';
+END;
+$$;
+"""
+
+DROP_FUNCTION = """
+DROP FUNCTION IF EXISTS credits_debit(
+    bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,
+    timestamptz, timestamptz);
+DROP FUNCTION IF EXISTS credits_debit_from_lots(
+    bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,
+    timestamptz, bigint, bigint, bigint, bigint, bigint, timestamptz);
+"""
+
+
+def install(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DEBIT_FUNCTION, params=None)
+
+
+def uninstall(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_FUNCTION, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("credits", "0007_lots_live_column")]
+    operations = [migrations.RunPython(install, uninstall)]
