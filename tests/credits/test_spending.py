@@ -69,6 +69,22 @@ def test_lots_with_the_same_expiry_are_spent_oldest_first(organisation, now):
     ]
 
 
+def test_a_debit_one_lot_can_pay_comes_from_the_oldest_of_lots_expiring_together_m2(
+    organisation, now
+):
+    """The common case, where the first lot in spending order pays for the whole debit."""
+    first = services.grant(organisation=organisation, credits=10, source="purchase", now=now)
+    second = services.grant(
+        organisation=organisation, credits=10, source="purchase", now=now + timedelta(minutes=1)
+    )
+    own = organisation.clients.get(kind="own")
+    services.debit(client=own, credits=4, action_code="x", now=now + timedelta(minutes=2))
+    assert list(Lot.objects.order_by("pk").values_list("pk", "remaining")) == [
+        (first.pk, 6),
+        (second.pk, 10),
+    ]
+
+
 def test_a_client_spends_its_assigned_credits_before_the_pool(organisation, make_client, now):
     """S5, G3: assigned credits first, then the unassigned pool."""
     services.grant(organisation=organisation, credits=1000, source="purchase", now=now)

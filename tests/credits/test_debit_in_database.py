@@ -1,0 +1,363 @@
+"""On PostgreSQL a debit is one statement (`credits_debit`, migration 0008); the Python path is
+the reference, and both must write exactly the same rows (D4, S5, S8, M2, X1, X3, X6).
+
+The differential test replays random histories (grants with and without expiry, assignments,
+limits of every kind, holds, debits with and without idempotency keys, time crossing month
+ends and expiries) twice, once with each path, and compares every row either wrote: ledger
+entries, consumptions, lots, pool and client figures, idempotency keys, and what each call
+returned or refused.
+"""
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clients import services as client_services
+from clients.models import ClientKind
+from credits import services
+from credits.audit import ledger_drift
+from credits.exceptions import CreditsError, InsufficientCredits
+from credits.models import (
+    ClientAccount,
+    Consumption,
+    CreditPool,
+    Hold,
+    IdempotencyKey,
+    LedgerEntry,
+    Lot,
+)
+from credits.presets import PRESETS
+from credits.services import database_debit
+from credits.services.spending import _debit_fingerprint
+from tests.credits.conftest import figures
+
+database_debit_in_database = database_debit.debit_in_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+SLUGS = itertools.count(1)
+START = datetime(2026, 1, 27, 9, 0, tzinfo=UTC)
+CLIENTS = ("own", "list", "sub", "customer")
+
+
+# --- histories -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    operation: str
+    client: int = 0
+    credits: int = 0
+    days: int = 0  # the clock moves forward this much before the step
+    key: str = ""
+    option: str = ""
+    expires_in: int | None = None
+
+
+credits = st.integers(min_value=1, max_value=400)
+days = st.sampled_from([0, 0, 0, 1, 3, 9, 17, 31, 45])
+debits = st.builds(
+    Step,
+    operation=st.just("debit"),
+    client=st.integers(0, 3),
+    credits=st.integers(min_value=1, max_value=150),
+    days=days,
+    key=st.sampled_from(["", "", "", "retry-1", "retry-2"]),
+)
+grants = st.builds(
+    Step,
+    operation=st.just("grant"),
+    credits=credits,
+    days=st.sampled_from([0, 0, 1, 9, 31]),
+    expires_in=st.sampled_from([None, None, 5, 20, 40, 90]),
+)
+steps = st.one_of(
+    debits,
+    debits,
+    grants,
+    st.builds(Step, operation=st.just("assign"), client=st.integers(1, 3), credits=credits),
+    st.builds(
+        Step,
+        operation=st.just("limit"),
+        client=st.integers(0, 3),
+        credits=st.integers(0, 500),
+        days=days,
+        option=st.sampled_from(["none", "monthly", "fixed"]),
+    ),
+    st.builds(
+        Step,
+        operation=st.just("hold"),
+        client=st.integers(0, 3),
+        credits=credits,
+        days=days,
+        expires_in=st.sampled_from([1, 10, 40]),
+    ),
+)
+# A few grants first (often on the same day: lots that tie in the spending order), then
+# anything, debits twice as often as the rest.
+histories = st.tuples(
+    st.sampled_from(sorted(PRESETS)),
+    st.lists(grants, min_size=1, max_size=4),
+    st.lists(steps, min_size=1, max_size=25),
+)
+
+
+# --- running one history with one path -----------------------------------------------------
+
+
+def _run(preset: str, history: list[Step], *, in_database: bool) -> dict:
+    """Replay the history in a new organisation inside a savepoint that is rolled back, and
+    return every row written, with ids replaced by their rank so the two runs compare."""
+    with override_settings(CREDITS_DEBIT_IN_DATABASE=in_database):
+        savepoint = transaction.savepoint()
+        try:
+            return _replay(preset, history)
+        finally:
+            transaction.savepoint_rollback(savepoint)
+
+
+def _replay(preset: str, history: list[Step]) -> dict:
+    slug = f"diff-{next(SLUGS)}"
+    owner = get_user_model().objects.create_user(username=slug)
+    organisation = client_services.create_organisation(
+        name=slug, slug=slug, owner=owner, preset=preset
+    )
+    clients = [organisation.clients.get(kind=ClientKind.OWN)] + [
+        client_services.create_client(organisation=organisation, name=name, kind=kind)
+        for name, kind in (
+            ("list", ClientKind.LIST),
+            ("sub", ClientKind.SUB_ACCOUNT),
+            ("customer", ClientKind.CUSTOMER),
+        )
+    ]
+    now = START
+    outcomes = []
+    fingerprints = {}  # what each key's first request must have stored (client ids differ)
+    for step in history:
+        now += timedelta(days=step.days)
+        client = clients[step.client]
+        if step.operation == "debit" and step.key and step.key not in fingerprints:
+            fingerprints[step.key] = _debit_fingerprint(
+                client, step.credits, "send", {"to": step.client}, step.key
+            )
+        try:
+            with transaction.atomic():
+                outcomes.append(_apply(step, organisation, client, now))
+        except CreditsError as refusal:
+            outcomes.append((type(refusal).__name__, str(refusal)))
+    return _rows(organisation, outcomes, fingerprints)
+
+
+def _apply(step: Step, organisation, client, now: datetime) -> tuple:
+    if step.operation == "debit":
+        consumption = services.debit(
+            client=client,
+            credits=step.credits,
+            action_code="send",
+            description="A send",
+            params={"to": step.client},
+            idempotency_key=step.key,
+            now=now,
+        )
+        stored = Consumption.objects.get(pk=consumption.pk)
+        assert _fields(consumption) == _fields(stored), "the returned consumption is the row"
+        return ("debited", *_fields(consumption)[3:])
+    if step.operation == "grant":
+        expires_at = now + timedelta(days=step.expires_in) if step.expires_in else services.DEFAULT
+        services.grant(
+            organisation=organisation,
+            credits=step.credits,
+            source="purchase",
+            expires_at=expires_at,
+            now=now,
+        )
+        return ("granted",)
+    if step.operation == "assign":
+        services.assign(organisation=organisation, client=client, credits=step.credits, now=now)
+        return ("assigned",)
+    if step.operation == "limit":
+        limit = None if step.option == "none" else step.credits
+        services.set_spending_limit(client=client, kind=step.option, limit=limit, now=now)
+        return ("limited",)
+    services.hold(
+        client=client,
+        credits=step.credits,
+        expires_at=now + timedelta(days=step.expires_in),
+        now=now,
+    )
+    return ("held",)
+
+
+def _fields(consumption: Consumption) -> tuple:
+    return tuple(getattr(consumption, name) for name in database_debit.CONSUMPTION_COLUMNS)
+
+
+def _rank(ids) -> dict:
+    return {pk: rank for rank, pk in enumerate(sorted(ids), 1)}
+
+
+def _rows(organisation, outcomes: list[tuple], fingerprints: dict[str, str]) -> dict:
+    lots = Lot.objects.filter(organisation=organisation)
+    consumptions = Consumption.objects.filter(organisation=organisation)
+    holds = Hold.objects.filter(organisation=organisation)
+    lot_rank = _rank(lots.values_list("pk", flat=True))
+    consumption_rank = _rank(consumptions.values_list("pk", flat=True))
+    hold_rank = _rank(holds.values_list("pk", flat=True))
+    client_name = {
+        pk: "own" if kind == ClientKind.OWN else name
+        for pk, kind, name in organisation.clients.values_list("pk", "kind", "name")
+    }
+    pool = CreditPool.objects.get(pk=organisation.pk)
+    return {
+        "outcomes": outcomes,
+        "entries": [
+            (
+                entry.kind,
+                entry.credits,
+                entry.held_delta,
+                entry.assigned_delta,
+                entry.used_delta,
+                entry.balance_after,
+                lot_rank.get(entry.lot_id),
+                client_name.get(entry.client_id),
+                consumption_rank.get(entry.consumption_id),
+                hold_rank.get(entry.hold_id),
+                entry.idempotency_key,
+                entry.created_at,
+            )
+            for entry in LedgerEntry.objects.filter(organisation=organisation).order_by("pk")
+        ],
+        "consumptions": [
+            (
+                client_name[row.client_id],
+                row.action_code,
+                row.description,
+                row.params,
+                row.credits,
+                row.from_assigned,
+                row.from_pool,
+                hold_rank.get(row.hold_id),
+                row.created_at,
+            )
+            for row in consumptions.order_by("pk")
+        ],
+        "lots": [(lot_rank[lot.pk], lot.remaining, lot.live) for lot in lots.order_by("pk")],
+        "pool": (
+            pool.balance,
+            pool.held,
+            pool.assigned,
+            pool.last_activity_at,
+            pool.next_expiry_at,
+        ),
+        "accounts": [
+            (client_name[a.pk], a.assigned_remaining, a.used, a.limit_kind, a.window_start)
+            for a in ClientAccount.objects.filter(organisation=organisation).order_by("pk")
+        ],
+        "keys": [
+            (
+                k.key,
+                k.operation,
+                k.fingerprint == fingerprints[k.key],
+                consumption_rank.get(k.result_id),
+            )
+            for k in IdempotencyKey.objects.filter(organisation=organisation).order_by("pk")
+        ],
+        "drift": [str(drift) for drift in ledger_drift([organisation.pk])],
+    }
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(history=histories)
+def test_the_database_debit_writes_exactly_what_the_python_debit_writes(history):
+    """D4, S5, S8, M2, X1, X3, X6: same rows, same answers, same refusals, on any history."""
+    preset, first_grants, later_steps = history
+    steps_ = first_grants + later_steps
+    # Given the same history, When it runs once through each path
+    reference = _run(preset, steps_, in_database=False)
+    in_database = _run(preset, steps_, in_database=True)
+    # Then every row and every answer is the same, and neither run drifts
+    assert in_database == reference
+    assert reference["drift"] == []
+
+
+def test_a_debit_on_postgresql_is_one_statement_that_commits_itself(organisation, now):
+    """The hot path: one round trip, no BEGIN or COMMIT of its own."""
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    # When a debit runs
+    with CaptureQueriesContext(connection) as captured:
+        consumption = services.debit(client=own, credits=7, action_code="send", now=now)
+    # Then it was one statement, and the consumption it returns is the stored row
+    assert [query["sql"].split("(")[0] for query in captured.captured_queries] == [
+        "SELECT outcome, result_id, from_assigned, from_pool, needed, available, limit_credits"
+        " FROM credits_debit"
+    ]
+    assert _fields(consumption) == _fields(Consumption.objects.get(pk=consumption.pk))
+    assert figures(organisation)["pool"] == (93, 0, 0)
+
+
+def test_when_expiry_is_due_the_python_path_expires_then_debits_d3(organisation, now):
+    """The function hands the debit back rather than expire anything itself (S8 is Python's)."""
+    services.grant(
+        organisation=organisation,
+        credits=40,
+        source="promotion",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    later = now + timedelta(days=2)
+    answers = []
+
+    def spy(**arguments):
+        answers.append(database_debit_in_database(**arguments))
+        return answers[-1]
+
+    with mock.patch.object(database_debit, "debit_in_database", spy):
+        # When a debit comes after the promotion's expiry
+        services.debit(client=own, credits=10, action_code="send", now=later)
+    # Then the function answered "expiry due", and the Python path expired 40 and debited 10
+    assert answers == [None]
+    assert figures(organisation)["pool"] == (90, 0, 0)
+    kinds = list(
+        LedgerEntry.objects.filter(organisation=organisation)
+        .order_by("pk")
+        .values_list("kind", "credits")
+    )
+    assert kinds == [("grant", 40), ("grant", 100), ("expiry", -40), ("debit", -10)]
+
+
+@pytest.mark.parametrize("in_database", [True, False], ids=["database", "python"])
+def test_a_debit_the_lots_cannot_pay_is_refused_and_moves_nothing_x1(
+    organisation, now, in_database
+):
+    """If the pool's figures and its lots ever disagreed, a debit is refused rather than
+    writing a ledger that does not add up; ledger_check names the drift."""
+    lot = services.grant(organisation=organisation, credits=50, source="purchase", now=now)
+    Lot.objects.filter(pk=lot.pk).update(remaining=20)  # a drift only a bug could make
+    own = organisation.clients.get(kind="own")
+    before = figures(organisation)
+    with (
+        override_settings(CREDITS_DEBIT_IN_DATABASE=in_database),
+        pytest.raises(InsufficientCredits) as refusal,
+    ):
+        services.debit(client=own, credits=30, action_code="send", now=now)
+    assert (refusal.value.needed, refusal.value.available) == (30, 20)
+    assert figures(organisation) == before
