@@ -569,12 +569,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=5, help="per measurement (default 5)")
     parser.add_argument("--workers", default="1,4,8", help="worker counts (default 1,4,8)")
+    parser.add_argument("--modes", default="many,hot", help="modes (default many,hot)")
     parser.add_argument("--organisations", type=int, default=64, help="many mode (default 64)")
     parser.add_argument("--max-load", type=float, default=1.5, help="wait for a calmer machine")
     parser.add_argument("--max-background", type=float, default=0.3, help="cores others use")
     parser.add_argument("--attempts", type=int, default=3, help="re-measure a disturbed pair")
     parser.add_argument("--patience", type=float, default=300, help="longest wait for it (s)")
     parser.add_argument("--profile-lines", type=int, default=25)
+    parser.add_argument(
+        "--no-analysis", action="store_true", help="skip the SQL list, time split and profile"
+    )
     options = parser.parse_args()
     counts = [int(n) for n in options.workers.split(",")]
     if any(options.organisations % n for n in counts):
@@ -618,7 +622,7 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as folder:
-        for mode in ("many", "hot"):
+        for mode in options.modes.split(","):
             for n in counts:
                 hot = [[hot_id]] * n
                 shares = hot if mode == "hot" else [many_ids[i::n] for i in range(n)]
@@ -679,6 +683,8 @@ def main() -> None:
             print(f"errors {mode} {n}: service [{service.errors}] pgbench [{raw.errors}]")
     print("load average after: " + " ".join(f"{x:.2f}" for x in load_after))
 
+    if options.no_analysis:
+        return
     print()
     queries = debit_queries(many_ids[0])
     control = sum(sql in ("BEGIN", "COMMIT") for sql in queries)
