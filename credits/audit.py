@@ -5,9 +5,18 @@ Never corrects anything: a drift is a bug to understand, not a number to overwri
 
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Exists, Model, OuterRef, Sum
 
-from credits.models import ClientAccount, CreditPool, Hold, HoldStatus, LedgerEntry, Lot
+from clients.models import Client, Organisation
+from credits.models import (
+    ClientAccount,
+    Consumption,
+    CreditPool,
+    Hold,
+    HoldStatus,
+    LedgerEntry,
+    Lot,
+)
 
 
 @dataclass(frozen=True)
@@ -24,14 +33,91 @@ class Drift:
         )
 
 
+@dataclass(frozen=True)
+class BrokenLink:
+    """A ledger row pointing at a row that is gone or belongs to another organisation: the
+    links a debit writes carry no database constraint (see Consumption), so this is where
+    they are proven, more strictly than a constraint would (S7)."""
+
+    organisation: str
+    row: str
+    link: str
+    target: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.organisation}: {self.row} points at {self.link} #{self.target}, "
+            "which is not a row of this organisation"
+        )
+
+
+# (rows, link, what it must point at); every target has an organisation_id.
+LINKS: list[tuple[type[Model], str, type[Model]]] = [
+    (LedgerEntry, "lot", Lot),
+    (LedgerEntry, "client", Client),
+    (LedgerEntry, "consumption", Consumption),
+    (Consumption, "client", Client),
+]
+REPORTED_PER_LINK = 20
+
+
+def broken_links(organisation_ids: list[int] | None = None) -> list[BrokenLink]:
+    """Every link of entries and consumptions that misses its row in the same organisation
+    (the first few per kind of link), and rows whose organisation is gone."""
+    names = {
+        pk: f"{name} ({slug})"
+        for pk, name, slug in Organisation.objects.values_list("pk", "name", "slug")
+    }
+    found: list[BrokenLink] = []
+    for model, link, target in LINKS:
+        rows = model.objects.filter(**{f"{link}_id__isnull": False})
+        if organisation_ids is not None:
+            rows = rows.filter(organisation_id__in=organisation_ids)
+        same_organisation = target.objects.filter(
+            pk=OuterRef(f"{link}_id"), organisation_id=OuterRef("organisation_id")
+        )
+        broken = rows.exclude(Exists(same_organisation)).order_by("pk")
+        for pk, organisation_id, target_id in broken.values_list(
+            "pk", "organisation_id", f"{link}_id"
+        )[:REPORTED_PER_LINK]:
+            label = f"{model._meta.verbose_name} #{pk}"
+            found.append(
+                BrokenLink(
+                    names.get(organisation_id, f"organisation #{organisation_id}"),
+                    label,
+                    link,
+                    target_id,
+                )
+            )
+    for model in (LedgerEntry, Consumption):
+        rows = model.objects.exclude(
+            Exists(Organisation.objects.filter(pk=OuterRef("organisation_id")))
+        )
+        if organisation_ids is not None:
+            rows = rows.filter(organisation_id__in=organisation_ids)
+        for pk, organisation_id in rows.order_by("pk").values_list("pk", "organisation_id")[
+            :REPORTED_PER_LINK
+        ]:
+            found.append(
+                BrokenLink(
+                    f"organisation #{organisation_id}",
+                    f"{model._meta.verbose_name} #{pk}",
+                    "organisation",
+                    organisation_id,
+                )
+            )
+    return found
+
+
 def _sums(queryset, group: str, *fields: str) -> dict[int, dict[str, int]]:
     rows = queryset.values(group).annotate(**{f: Sum(f) for f in fields})
     return {row[group]: {f: row[f] or 0 for f in fields} for row in rows}
 
 
-def ledger_drift(organisation_ids: list[int] | None = None) -> list[Drift]:
-    """Every figure that does not equal what the entries (and lots, and holds) add up to.
-    A handful of grouped queries, whatever the number of organisations."""
+def ledger_drift(organisation_ids: list[int] | None = None) -> list[Drift | BrokenLink]:
+    """Every figure that does not equal what the entries (and lots, and holds) add up to,
+    and every link that misses its row (`broken_links`). A handful of grouped queries,
+    whatever the number of organisations."""
     pools = CreditPool.objects.select_related("organisation")
     entries = LedgerEntry.objects.all()
     lots = Lot.objects.all()
@@ -54,7 +140,7 @@ def ledger_drift(organisation_ids: list[int] | None = None) -> list[Drift]:
     by_lot = _sums(entries.filter(lot__isnull=False), "lot_id", "credits")
     active_holds_pool = _sums(holds, "client_id", "from_pool")
 
-    drifts: list[Drift] = []
+    drifts: list[Drift | BrokenLink] = list(broken_links(organisation_ids))
 
     def check(name: str, figure: str, stored: int, recomputed: int) -> None:
         if stored != recomputed:

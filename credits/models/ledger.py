@@ -256,13 +256,28 @@ class Consumption(models.Model):
     """One spend by a client: who, which action, its parameters, how many credits (the lots
     that paid are the ledger entries pointing here)."""
 
-    # Every index is paid on every debit: the (organisation|client, -created_at) indexes below
-    # serve these foreign keys too, so they carry no index of their own.
+    # Every index and every foreign-key check is paid on every debit. The (organisation|client,
+    # -created_at) indexes below serve these keys, so they carry no index of their own; and
+    # they carry no database constraint (a deferred check per key and row was a sixth of the
+    # server's work per debit). What the constraint guarded still holds: only `credits`
+    # writes these rows, from the pool and account it has locked; the organisation and the
+    # client cannot be deleted while their pool and account (which keep their constraints)
+    # exist; consumptions and lots refuse DELETE (triggers, migration 0009); and ledger_check
+    # proves every link points at a row of the same organisation, which a constraint never
+    # checked (S7).
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="consumptions", db_index=False
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="consumptions",
+        db_index=False,
+        db_constraint=False,
     )
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="consumptions", db_index=False
+        Client,
+        on_delete=models.PROTECT,
+        related_name="consumptions",
+        db_index=False,
+        db_constraint=False,
     )
     action_code = models.CharField(_("action"), max_length=64)
     description = models.CharField(_("description"), max_length=300, blank=True)
@@ -359,9 +374,15 @@ class LedgerEntry(models.Model):
     remaining credits."""
 
     # As for consumptions: the (organisation|client, -created_at) indexes serve those foreign
-    # keys, and the links most entries leave empty are indexed only where set.
+    # keys, the links most entries leave empty are indexed only where set, and the links a
+    # debit writes (organisation, client, lot, consumption) carry no database constraint;
+    # ledger_check proves them instead (see Consumption).
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=EntryKind.choices)
     credits = models.BigIntegerField(_("credits"), default=0)
@@ -370,7 +391,12 @@ class LedgerEntry(models.Model):
     used_delta = models.BigIntegerField(_("limit use change"), default=0)
     balance_after = models.BigIntegerField(_("balance after"))
     lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Lot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_constraint=False,
     )
     client = models.ForeignKey(
         Client,
@@ -379,9 +405,15 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
         db_index=False,
+        db_constraint=False,
     )
     consumption = models.ForeignKey(
-        Consumption, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+        Consumption,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        db_constraint=False,
     )
     hold = models.ForeignKey(
         Hold,

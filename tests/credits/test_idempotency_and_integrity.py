@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from credits import services
 from credits.audit import ledger_drift
@@ -91,6 +91,56 @@ def test_the_database_refuses_to_change_or_delete_a_ledger_entry_x1(organisation
     with pytest.raises(Exception, match="ledger entries are immutable"), transaction.atomic():
         LedgerEntry.objects.filter(pk=entry.pk).delete()
     assert LedgerEntry.objects.get(pk=entry.pk).credits == 100
+
+
+def test_the_database_refuses_to_delete_a_lot_or_a_consumption_the_ledger_points_at_x1(
+    organisation, now
+):
+    """Their foreign keys from ledger rows carry no constraint (debit speed): triggers keep
+    the rows those links point at."""
+    lot = services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    own = organisation.clients.get(kind="own")
+    consumption = services.debit(client=own, credits=5, action_code="x", now=now)
+    for table, pk in (("credits_lot", lot.pk), ("credits_consumption", consumption.pk)):
+        with (
+            pytest.raises(Exception, match="never deleted"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
+    assert (Lot.objects.count(), Consumption.objects.count()) == (1, 1)
+
+
+def test_ledger_check_names_a_ledger_row_pointing_into_another_organisation_s7(
+    organisation, make_organisation, now, capsys
+):
+    """S7: credits never move between organisations; the check proves every link of every
+    entry and consumption stays inside its organisation."""
+    other = make_organisation("other", name="Other")
+    foreign_lot = services.grant(organisation=other, credits=10, source="purchase", now=now)
+    foreign_client = other.clients.get(kind="own")
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    call_command("ledger_check")
+    assert "ledger clean" in capsys.readouterr().out
+    # Given rows written behind the services' back, linking Acme's ledger to Other's rows
+    entry = LedgerEntry.objects.create(
+        organisation=organisation, kind="debit", lot=foreign_lot, balance_after=100, created_at=now
+    )
+    consumption = Consumption.objects.create(
+        organisation=organisation, client=foreign_client, action_code="x", credits=0, created_at=now
+    )
+    # Then the check fails and names each row and what it points at
+    with pytest.raises(CommandError, match="ledger drift: 2 figure"):
+        call_command("ledger_check")
+    errors = capsys.readouterr().err
+    assert (
+        f"Acme (acme): ledger entry #{entry.pk} points at lot #{foreign_lot.pk}, which is not"
+        " a row of this organisation"
+    ) in errors
+    assert (
+        f"Acme (acme): consumption #{consumption.pk} points at client #{foreign_client.pk},"
+        " which is not a row of this organisation"
+    ) in errors
 
 
 def test_the_database_refuses_a_negative_balance_x2(organisation, now):
