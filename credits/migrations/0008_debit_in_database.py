@@ -44,7 +44,6 @@ DECLARE
     v_expiry_kind varchar;
     v_expiry_months integer;
     v_last_activity timestamptz;
-    v_account_organisation bigint;
     v_assigned_remaining bigint;
     v_draws_from_pool boolean;
     v_limit_kind varchar;
@@ -55,20 +54,23 @@ DECLARE
     v_unassigned bigint;
     v_stored_fingerprint varchar;
     v_stored_result bigint;
-    v_lot_id bigint;
-    v_lot_remaining bigint;
-    v_still_to_take bigint;
-    v_taken bigint;
-    v_first boolean := true;
 BEGIN
-    -- The fixed lock order: the pool, then the client's account, then lots.
-    SELECT balance, held, assigned, next_expiry_at, expiry_kind, expiry_months,
-           last_activity_at
+    -- The fixed lock order: the pool, then the client's account (a join locks its rows in
+    -- the order of the FROM list), then lots.
+    SELECT p.balance, p.held, p.assigned, p.next_expiry_at, p.expiry_kind, p.expiry_months,
+           p.last_activity_at, a.assigned_remaining, a.draws_from_pool, a.limit_kind,
+           a."limit", a.used, a.window_start
         INTO v_balance, v_held, v_assigned, v_next_expiry, v_expiry_kind, v_expiry_months,
-             v_last_activity
-        FROM credits_creditpool WHERE organisation_id = p_organisation FOR UPDATE;
+             v_last_activity, v_assigned_remaining, v_draws_from_pool, v_limit_kind,
+             v_limit, v_used_before, v_window_start
+        FROM credits_creditpool p
+        JOIN credits_clientaccount a
+          ON a.client_id = p_client AND a.organisation_id = p.organisation_id
+        WHERE p.organisation_id = p_organisation
+        FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'no credit pool for organisation %', p_organisation;
+        RAISE EXCEPTION 'no credit pool for organisation % with an account for client %',
+            p_organisation, p_client;
     END IF;
 
     IF p_key <> '' THEN
@@ -89,15 +91,6 @@ BEGIN
     THEN
         outcome := 'expiry_due';
         RETURN;
-    END IF;
-
-    SELECT organisation_id, assigned_remaining, draws_from_pool, limit_kind, "limit", used,
-           window_start
-        INTO v_account_organisation, v_assigned_remaining, v_draws_from_pool, v_limit_kind,
-             v_limit, v_used_before, v_window_start
-        FROM credits_clientaccount WHERE client_id = p_client FOR UPDATE;
-    IF NOT FOUND OR v_account_organisation <> p_organisation THEN
-        RAISE EXCEPTION 'client % has no account in organisation %', p_client, p_organisation;
     END IF;
 
     -- A monthly limit restarts at the first of the month in the organisation's zone; what
@@ -136,15 +129,55 @@ BEGIN
         END IF;
     END IF;
 
-    -- The first lot in spending order (soonest expiry first, never-expiring last, oldest on
-    -- ties) nearly always pays for the whole debit.
-    SELECT l.id, l.remaining INTO v_lot_id, v_lot_remaining FROM credits_lot l
-        WHERE l.organisation_id = p_organisation AND l.live
-          AND (l.expires_at IS NULL OR l.expires_at > p_now)
-        ORDER BY l.expires_at ASC NULLS LAST, l.created_at ASC, l.id ASC
-        LIMIT 1;
-    IF NOT FOUND OR v_lot_remaining < p_credits THEN
-        -- Several lots pay (or the lots disagree with the pool's figures): the general path.
+    -- Decided. The first lot in spending order (soonest expiry first, never-expiring last,
+    -- oldest on ties) nearly always pays for the whole debit: then every write is this one
+    -- statement, and it writes nothing when that lot cannot pay alone.
+    IF v_used = v_used_before THEN
+        WITH lot AS (
+            UPDATE credits_lot SET remaining = remaining - p_credits
+            WHERE id = (
+                SELECT l.id FROM credits_lot l
+                WHERE l.organisation_id = p_organisation AND l.live
+                  AND (l.expires_at IS NULL OR l.expires_at > p_now)
+                ORDER BY l.expires_at ASC NULLS LAST, l.created_at ASC, l.id ASC
+                LIMIT 1)
+              AND remaining >= p_credits
+            RETURNING id
+        ), consumption AS (
+            INSERT INTO credits_consumption (
+                organisation_id, client_id, action_code, description, params, credits,
+                from_assigned, from_pool, actor_id, created_at)
+            SELECT p_organisation, p_client, p_action, p_description, p_params, p_credits,
+                   from_assigned, from_pool, p_actor, p_now
+            FROM lot
+            RETURNING id
+        ), pool AS (
+            UPDATE credits_creditpool
+                SET balance = balance - p_credits,
+                    assigned = assigned - from_assigned,
+                    last_activity_at = p_now
+                WHERE organisation_id = p_organisation AND EXISTS (SELECT FROM lot)
+        ), account AS (
+            UPDATE credits_clientaccount
+                SET assigned_remaining = assigned_remaining - from_assigned,
+                    used = v_used + from_pool,
+                    window_start = v_window_start
+                WHERE client_id = p_client AND EXISTS (SELECT FROM lot)
+        ), entry AS (
+            INSERT INTO credits_ledgerentry (
+                organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+                balance_after, lot_id, client_id, consumption_id, actor_id, reference,
+                idempotency_key, created_at)
+            SELECT p_organisation, 'debit', -p_credits, 0, -from_assigned, from_pool,
+                   v_balance - p_credits, lot.id, p_client, consumption.id, p_actor, '',
+                   p_key, p_now
+            FROM lot, consumption
+        )
+        SELECT consumption.id INTO result_id FROM consumption;
+    END IF;
+    IF result_id IS NULL THEN
+        -- Several lots pay, or a monthly window restarts (its entry comes first), or the
+        -- lots disagree with the pool's figures: the general path.
         SELECT * INTO outcome, result_id, needed, available
             FROM credits_debit_from_lots(
                 p_organisation, p_client, p_credits, p_action, p_description, p_params,
@@ -152,50 +185,6 @@ BEGIN
                 v_used_before, v_used, v_window_start);
         RETURN;
     END IF;
-
-    IF v_used <> v_used_before THEN
-        INSERT INTO credits_ledgerentry (
-            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
-            balance_after, client_id, actor_id, reference, idempotency_key, created_at)
-        VALUES (
-            p_organisation, 'limit_reset', 0, 0, 0, v_used - v_used_before,
-            v_balance, p_client, p_actor, '', p_key, p_now);
-    END IF;
-
-    -- Decided, and one lot pays: every write in one statement.
-    WITH consumption AS (
-        INSERT INTO credits_consumption (
-            organisation_id, client_id, action_code, description, params, credits,
-            from_assigned, from_pool, actor_id, created_at)
-        VALUES (
-            p_organisation, p_client, p_action, p_description, p_params, p_credits,
-            from_assigned, from_pool, p_actor, p_now)
-        RETURNING id
-    ), lot AS (
-        UPDATE credits_lot SET remaining = remaining - p_credits WHERE id = v_lot_id
-    ), pool AS (
-        UPDATE credits_creditpool
-            SET balance = balance - p_credits,
-                assigned = assigned - from_assigned,
-                last_activity_at = p_now
-            WHERE organisation_id = p_organisation
-    ), account AS (
-        UPDATE credits_clientaccount
-            SET assigned_remaining = assigned_remaining - from_assigned,
-                used = v_used + from_pool,
-                window_start = v_window_start
-            WHERE client_id = p_client
-    ), entry AS (
-        INSERT INTO credits_ledgerentry (
-            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
-            balance_after, lot_id, client_id, consumption_id, actor_id, reference,
-            idempotency_key, created_at)
-        SELECT p_organisation, 'debit', -p_credits, 0, -from_assigned, from_pool,
-               v_balance - p_credits, v_lot_id, p_client, consumption.id, p_actor, '', p_key,
-               p_now
-        FROM consumption
-    )
-    SELECT consumption.id INTO result_id FROM consumption;
 
     IF p_key <> '' THEN
         INSERT INTO credits_idempotencykey (

@@ -37,11 +37,13 @@ CONSUMPTION_COLUMNS = [field.attname for field in Consumption._meta.concrete_fie
 _cursors: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
 
 
-def available() -> bool:
-    """Whether this database has the function (PostgreSQL) and the setting allows it."""
-    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql" and (
-        settings.CREDITS_DEBIT_IN_DATABASE
-    )
+def database() -> BaseDatabaseWrapper | None:
+    """The connection to debit through, when it has the function (PostgreSQL) and the setting
+    allows it; None otherwise."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql" and settings.CREDITS_DEBIT_IN_DATABASE:
+        return db
+    return None
 
 
 def _execute(db: BaseDatabaseWrapper, params: tuple) -> tuple:
@@ -75,6 +77,7 @@ def _execute(db: BaseDatabaseWrapper, params: tuple) -> tuple:
 
 
 def debit_in_database(
+    db: BaseDatabaseWrapper,
     *,
     client: Client,
     credits: int,
@@ -92,7 +95,6 @@ def debit_in_database(
 
     organisation = client.organisation
     actor_id = actor.pk if actor is not None else None
-    db = connections[DEFAULT_DB_ALIAS]
     outcome, result_id, from_assigned, from_pool, needed, short_of, limit = _execute(
         db,
         (

@@ -65,11 +65,13 @@ def debit(
     the Python path below when expiry is due, and SQLite always takes the Python path."""
     _check_credits(credits, allow_zero=True)
     params = params or {}
-    if credits and database_debit.available():
+    db = database_debit.database() if credits else None
+    if db is not None:
         if not client.is_active:
             raise InvalidAmount(_("This client is inactive."))
         fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
         consumption = database_debit.debit_in_database(
+            db,
             client=client,
             credits=credits,
             action_code=action_code,

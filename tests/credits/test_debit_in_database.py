@@ -326,8 +326,8 @@ def test_when_expiry_is_due_the_python_path_expires_then_debits_d3(organisation,
     later = now + timedelta(days=2)
     answers = []
 
-    def spy(**arguments):
-        answers.append(database_debit_in_database(**arguments))
+    def spy(db, **arguments):
+        answers.append(database_debit_in_database(db, **arguments))
         return answers[-1]
 
     with mock.patch.object(database_debit, "debit_in_database", spy):
