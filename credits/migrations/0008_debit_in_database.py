@@ -181,9 +181,11 @@ BEGIN
         SELECT * INTO outcome, result_id, needed, available
             FROM credits_debit_from_lots(
                 p_organisation, p_client, p_credits, p_action, p_description, p_params,
-                p_actor, p_key, p_fingerprint, p_now, from_assigned, from_pool, v_balance,
-                v_used_before, v_used, v_window_start);
-        RETURN;
+                p_actor, p_key, p_now, from_assigned, from_pool, v_balance, v_used_before,
+                v_used, v_window_start);
+        IF outcome <> 'debited' THEN
+            RETURN;
+        END IF;
     END IF;
 
     IF p_key <> '' THEN
@@ -204,7 +206,6 @@ CREATE OR REPLACE FUNCTION credits_debit_from_lots(
     p_params jsonb,
     p_actor integer,
     p_key varchar,
-    p_fingerprint varchar,
     p_now timestamptz,
     p_from_assigned bigint,
     p_from_pool bigint,
@@ -217,7 +218,8 @@ CREATE OR REPLACE FUNCTION credits_debit_from_lots(
     OUT needed bigint,
     OUT available bigint
 ) LANGUAGE plpgsql AS $$
--- The rest of credits_debit when several lots pay: called by it alone, under its locks.
+-- The rest of credits_debit when several lots pay: called by it alone, under its locks;
+-- credits_debit records the idempotency key.
 DECLARE
     v_balance bigint := p_balance;
     v_still_to_take bigint := p_credits;
@@ -291,12 +293,6 @@ BEGIN
             used = p_used + p_from_pool,
             window_start = p_window_start
         WHERE client_id = p_client;
-
-    IF p_key <> '' THEN
-        INSERT INTO credits_idempotencykey (
-            organisation_id, key, operation, fingerprint, result_id, created_at)
-        VALUES (p_organisation, p_key, 'debit', p_fingerprint, result_id, p_now);
-    END IF;
     outcome := 'debited';
 END;
 $$;
@@ -307,8 +303,8 @@ DROP FUNCTION IF EXISTS credits_debit(
     bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,
     timestamptz, timestamptz);
 DROP FUNCTION IF EXISTS credits_debit_from_lots(
-    bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,
-    timestamptz, bigint, bigint, bigint, bigint, bigint, timestamptz);
+    bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, timestamptz, bigint,
+    bigint, bigint, bigint, bigint, timestamptz);
 """
 
 

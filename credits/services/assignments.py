@@ -24,6 +24,7 @@ from credits.services.core import (
     _check_credits,
     _fingerprint,
     _lock_pool,
+    _refuse_inactive,
     _remember,
     _restart_window,
     _roll_monthly_window,
@@ -57,8 +58,7 @@ def assign(
     )
     if replayed is not None:
         return Assignment.objects.get(pk=replayed)
-    if not client.is_active:
-        raise InvalidAmount(_("This client is inactive."))
+    _refuse_inactive(client)
     unassigned = work.pool.balance - work.pool.held - work.pool.assigned
     if credits > unassigned:
         raise InsufficientCredits(needed=credits, available=unassigned)

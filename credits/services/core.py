@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
+from clients.models import Client
 from credits.exceptions import (
     IdempotencyConflict,
     InsufficientCredits,
@@ -97,6 +98,11 @@ def _check_credits(credits: object, *, allow_zero: bool = False) -> int:
     if credits < 0 or (credits == 0 and not allow_zero):
         raise InvalidAmount(_("The number of credits must be positive."))
     return credits
+
+
+def _refuse_inactive(client: Client) -> None:
+    if not client.is_active:
+        raise InvalidAmount(_("This client is inactive."))
 
 
 def _fingerprint(operation: str, **values: object) -> str:

@@ -25,6 +25,7 @@ from credits.services.core import (
     User,
     _check_credits,
     _fingerprint,
+    _refuse_inactive,
     _remember,
     _roll_monthly_window,
     _take_from_lots,
@@ -40,8 +41,7 @@ def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, Spl
     source falls short."""
     if client.organisation_id != work.pool.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
-    if not client.is_active:
-        raise InvalidAmount(_("This client is inactive."))
+    _refuse_inactive(client)
     account = work.account(client.pk)
     _roll_monthly_window(work, account, client.organisation.time_zone)
     return account, decide_funding(pool=work.pool, account=account, credits=credits)
@@ -67,8 +67,7 @@ def debit(
     params = params or {}
     db = database_debit.database() if credits else None
     if db is not None:
-        if not client.is_active:
-            raise InvalidAmount(_("This client is inactive."))
+        _refuse_inactive(client)
         fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
         consumption = database_debit.debit_in_database(
             db,
