@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Organisation
+from credits.models.fields import CreditCountField, PositiveCreditCountField
 
 
 class ExpiryKind(models.TextChoices):
@@ -42,9 +43,9 @@ class CreditPool(models.Model):
     organisation = models.OneToOneField(
         Organisation, on_delete=models.PROTECT, primary_key=True, related_name="pool"
     )
-    balance = models.BigIntegerField(_("balance"), default=0)
-    held = models.BigIntegerField(_("held"), default=0)
-    assigned = models.BigIntegerField(_("assigned"), default=0)
+    balance = CreditCountField(_("balance"), default=0)
+    held = CreditCountField(_("held"), default=0)
+    assigned = CreditCountField(_("assigned"), default=0)
     last_activity_at = models.DateTimeField(_("last use"), null=True, blank=True)
     next_expiry_at = models.DateTimeField(
         _("next expiry due"),
@@ -69,15 +70,14 @@ class CreditPool(models.Model):
         _("clients may draw from the unassigned pool"), default=True
     )
     reminder_days = models.PositiveSmallIntegerField(_("expiry reminder (days before)"), default=30)
-    low_balance_threshold = models.BigIntegerField(_("low-balance alert below"), default=0)
+    low_balance_threshold = CreditCountField(_("low-balance alert below"), default=0)
 
     class Meta:
         verbose_name = _("credit pool")
         verbose_name_plural = _("credit pools")
         constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="pool_balance_not_negative"),
-            models.CheckConstraint(condition=Q(held__gte=0), name="pool_held_not_negative"),
-            models.CheckConstraint(condition=Q(assigned__gte=0), name="pool_assigned_not_negative"),
+            # Each figure is never negative (its field); together they never promise more
+            # than the balance holds.
             models.CheckConstraint(
                 condition=Q(balance__gte=F("held") + F("assigned")),
                 name="pool_commitments_within_balance",
@@ -85,9 +85,6 @@ class CreditPool(models.Model):
             models.CheckConstraint(
                 condition=Q(expiry_kind="never") | Q(expiry_months__gte=1),
                 name="pool_expiry_has_months",
-            ),
-            models.CheckConstraint(
-                condition=Q(low_balance_threshold__gte=0), name="pool_threshold_not_negative"
             ),
         ]
 
@@ -115,13 +112,13 @@ class ClientAccount(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="client_accounts"
     )
-    assigned_remaining = models.BigIntegerField(_("assigned remaining"), default=0)
+    assigned_remaining = CreditCountField(_("assigned remaining"), default=0)
     draws_from_pool = models.BooleanField(_("may draw from the pool"), default=True)
     limit_kind = models.CharField(
         _("spending limit"), max_length=10, choices=LimitKind.choices, default=LimitKind.NONE
     )
-    limit = models.BigIntegerField(_("limit (credits)"), null=True, blank=True)
-    used = models.BigIntegerField(_("used in the window"), default=0)
+    limit = CreditCountField(_("limit (credits)"), null=True, blank=True)
+    used = CreditCountField(_("used in the window"), default=0)
     window_start = models.DateTimeField(_("window start"), null=True, blank=True)
 
     class Meta:
@@ -129,12 +126,8 @@ class ClientAccount(models.Model):
         verbose_name_plural = _("client credit accounts")
         constraints = [
             models.CheckConstraint(
-                condition=Q(assigned_remaining__gte=0), name="client_assigned_not_negative"
-            ),
-            models.CheckConstraint(condition=Q(used__gte=0), name="client_used_not_negative"),
-            models.CheckConstraint(
                 condition=Q(limit_kind="none", limit__isnull=True)
-                | (~Q(limit_kind="none") & Q(limit__gte=0)),
+                | (~Q(limit_kind="none") & Q(limit__isnull=False)),
                 name="client_limit_matches_kind",
             ),
         ]
@@ -161,8 +154,8 @@ class Lot(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="lots")
     source = models.CharField(_("source"), max_length=20, choices=LotSource.choices)
-    quantity = models.BigIntegerField(_("quantity"))
-    remaining = models.BigIntegerField(_("remaining"))
+    quantity = PositiveCreditCountField(_("quantity"))
+    remaining = CreditCountField(_("remaining"))
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     unit_cost = models.DecimalField(
         _("unit cost"), max_digits=12, decimal_places=4, null=True, blank=True
@@ -191,10 +184,8 @@ class Lot(models.Model):
             )
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="lot_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(remaining__gte=0) & Q(remaining__lte=F("quantity")),
-                name="lot_remaining_within_quantity",
+                condition=Q(remaining__lte=F("quantity")), name="lot_remaining_within_quantity"
             ),
         ]
 
@@ -214,9 +205,9 @@ class Hold(models.Model):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="holds")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="holds")
-    credits = models.BigIntegerField(_("credits"))
-    from_assigned = models.BigIntegerField(_("from assigned credits"))
-    from_pool = models.BigIntegerField(_("from the pool"))
+    credits = PositiveCreditCountField(_("credits"))
+    from_assigned = CreditCountField(_("from assigned credits"))
+    from_pool = CreditCountField(_("from the pool"))
     status = models.CharField(
         _("status"), max_length=10, choices=HoldStatus.choices, default=HoldStatus.ACTIVE
     )
@@ -239,11 +230,8 @@ class Hold(models.Model):
             )
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(credits__gt=0), name="hold_credits_positive"),
             models.CheckConstraint(
-                condition=Q(from_assigned__gte=0)
-                & Q(from_pool__gte=0)
-                & Q(credits=F("from_assigned") + F("from_pool")),
+                condition=Q(credits=F("from_assigned") + F("from_pool")),
                 name="hold_funding_adds_up",
             ),
         ]
@@ -282,9 +270,9 @@ class Consumption(models.Model):
     action_code = models.CharField(_("action"), max_length=64)
     description = models.CharField(_("description"), max_length=300, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
-    credits = models.BigIntegerField(_("credits"))
-    from_assigned = models.BigIntegerField(_("from assigned credits"), default=0)
-    from_pool = models.BigIntegerField(_("from the pool"), default=0)
+    credits = CreditCountField(_("credits"))
+    from_assigned = CreditCountField(_("from assigned credits"), default=0)
+    from_pool = CreditCountField(_("from the pool"), default=0)
     hold = models.OneToOneField(
         Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="consumption"
     )
@@ -307,10 +295,7 @@ class Consumption(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(credits__gte=0)
-                & Q(from_assigned__gte=0)
-                & Q(from_pool__gte=0)
-                & Q(credits=F("from_assigned") + F("from_pool")),
+                condition=Q(credits=F("from_assigned") + F("from_pool")),
                 name="consumption_funding_adds_up",
             ),
         ]
@@ -332,7 +317,7 @@ class Assignment(models.Model):
     )
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="assignments")
     kind = models.CharField(_("kind"), max_length=10, choices=AssignmentKind.choices)
-    credits = models.BigIntegerField(_("credits"))
+    credits = PositiveCreditCountField(_("credits"))
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     actor = models.ForeignKey(
@@ -344,9 +329,6 @@ class Assignment(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
-        constraints = [
-            models.CheckConstraint(condition=Q(credits__gt=0), name="assignment_credits_positive"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.credits} → {self.client}"
@@ -389,7 +371,7 @@ class LedgerEntry(models.Model):
     held_delta = models.BigIntegerField(_("held change"), default=0)
     assigned_delta = models.BigIntegerField(_("assigned change"), default=0)
     used_delta = models.BigIntegerField(_("limit use change"), default=0)
-    balance_after = models.BigIntegerField(_("balance after"))
+    balance_after = CreditCountField(_("balance after"))
     lot = models.ForeignKey(
         Lot,
         on_delete=models.PROTECT,
@@ -452,11 +434,6 @@ class LedgerEntry(models.Model):
                 name="entry_assignment",
             ),
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="entry_actor"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"
-            ),
         ]
 
     def __str__(self) -> str:

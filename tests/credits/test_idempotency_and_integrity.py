@@ -153,6 +153,41 @@ def test_the_database_refuses_a_negative_balance_x2(organisation, now):
         Lot.objects.filter(pk=lot.pk).update(remaining=11)
 
 
+@pytest.mark.parametrize(
+    ("model", "field", "value"),
+    [
+        ("CreditPool", "balance", -1),
+        ("CreditPool", "held", -1),
+        ("CreditPool", "assigned", -1),
+        ("CreditPool", "low_balance_threshold", -1),
+        ("ClientAccount", "assigned_remaining", -1),
+        ("ClientAccount", "used", -1),
+        ("Lot", "remaining", -1),
+        ("Lot", "quantity", 0),
+        ("Consumption", "from_pool", -1),
+        ("Hold", "credits", 0),
+        ("Assignment", "credits", 0),
+    ],
+)
+def test_the_database_refuses_every_negative_count_and_changes_nothing_x2(
+    organisation, make_client, now, model, field, value
+):
+    """X2: on PostgreSQL each count's type (a domain) refuses it, on SQLite a column CHECK;
+    either way the database says no on its own, whatever code wrote the value."""
+    from credits import models
+
+    client = make_client("Lists")
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    services.assign(organisation=organisation, client=client, credits=20, now=now)
+    services.debit(client=client, credits=25, action_code="send", now=now)
+    services.hold(client=client, credits=10, now=now, expires_at=now + timedelta(hours=1))
+    rows = getattr(models, model).objects.filter(organisation=organisation)
+    before = (figures(organisation), list(rows.values_list(field, flat=True)))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.update(**{field: value})
+    assert (figures(organisation), list(rows.values_list(field, flat=True))) == before
+
+
 def test_ledger_check_is_clean_after_normal_work_and_names_a_drift_x1(
     organisation, make_client, now, capsys
 ):
