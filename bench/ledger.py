@@ -497,41 +497,30 @@ def debit_queries(client_id: int) -> list[str]:
     return [query["sql"] for query in captured.captured_queries]
 
 
-def time_split(client_id: int, seconds: float) -> tuple[int, float, float, float]:
-    """One worker alone: (debits, wall s, s inside cursor.execute, s inside commit)."""
-    from django.db import connection
+def time_split(client_id: int, seconds: float) -> tuple[int, float, float]:
+    """One worker alone: (debits, wall s, s inside the round trip to the server)."""
+    from credits.services import database_debit
 
     (client,) = _load_clients([client_id])
-    in_execute = 0.0
+    original = database_debit._run_prepared
+    in_round_trip = 0.0
 
-    def timed(execute, sql, params, many, context):
-        nonlocal in_execute
+    def timed(connection, arguments):
+        nonlocal in_round_trip
         start = time.perf_counter()
         try:
-            return execute(sql, params, many, context)
+            return original(connection, arguments)
         finally:
-            in_execute += time.perf_counter() - start
+            in_round_trip += time.perf_counter() - start
 
-    in_commit = 0.0
-    original_commit = connection._commit
-
-    def timed_commit():
-        nonlocal in_commit
-        start = time.perf_counter()
-        try:
-            return original_commit()
-        finally:
-            in_commit += time.perf_counter() - start
-
-    connection._commit = timed_commit
+    database_debit._run_prepared = timed
     try:
-        with connection.execute_wrapper(timed):
-            start = time.perf_counter()
-            count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {})
-            wall = time.perf_counter() - start
+        start = time.perf_counter()
+        count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {})
+        wall = time.perf_counter() - start
     finally:
-        del connection._commit
-    return count, wall, in_execute, in_commit
+        database_debit._run_prepared = original
+    return count, wall, in_round_trip
 
 
 def profile(client_id: int, seconds: float, lines: int) -> tuple[int, str]:
@@ -720,13 +709,13 @@ def main() -> None:
         print(f"  {number:2}. {short_sql(sql)}")
 
     print()
-    count, wall, in_execute, in_commit = time_split(many_ids[0], options.seconds)
+    count, wall, in_round_trip = time_split(many_ids[0], options.seconds)
     per = wall / count * 1000
     print(
         f"One worker alone, {count} debits in {wall:.1f} s: {per:.2f} ms per debit, of which "
-        f"{in_execute / count * 1000:.2f} ms inside cursor.execute (round trip + server), "
-        f"{in_commit / count * 1000:.2f} ms in COMMIT, "
-        f"{(wall - in_execute - in_commit) / count * 1000:.2f} ms in Python."
+        f"{in_round_trip / count * 1000:.2f} ms in the round trip (libpq sends the prepared "
+        f"statement, the server runs it, the answer comes back), "
+        f"{(wall - in_round_trip) / count * 1000:.2f} ms in Python."
     )
 
     print()

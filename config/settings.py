@@ -75,14 +75,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactio
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Prepare a statement after 5 runs on a connection. The ORM's cursors bind on the client
-    # and are never prepared; only the debit statement runs on a server-binding cursor
-    # (credits.services.database_debit), so it is the one statement prepared.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# On PostgreSQL a debit runs as one statement (credits_debit, credits migration 0006); off,
-# every debit takes the ORM path that SQLite uses. Tests switch it to compare the two.
+# On PostgreSQL a debit runs as one statement (credits_debit, credits migration 0008), prepared
+# once per connection (credits.services.database_debit); off, every debit takes the ORM path
+# that SQLite uses. Tests switch it to compare the two.
 CREDITS_DEBIT_IN_DATABASE = env.bool("CREDITS_DEBIT_IN_DATABASE", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [

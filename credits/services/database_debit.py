@@ -10,12 +10,17 @@ whenever the function hands the debit back (expiry due: the Python path owns exp
 A differential test runs both on the same histories and compares every row they write.
 """
 
+import json
 import weakref
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import OperationalError
+from psycopg.errors import InvalidSqlStatementName, error_from_result
+from psycopg.pq import ConnStatus, ExecStatus
 
 from clients.models import Client
 from credits.exceptions import (
@@ -27,14 +32,33 @@ from credits.models import Consumption
 from credits.periods import month_start
 from credits.services.core import User, _conflict
 
-DEBIT_SQL = (
-    "SELECT outcome, result_id, from_assigned, from_pool, needed, available, limit_credits"
-    " FROM credits_debit(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+ARGUMENT_TYPES = (
+    "bigint",  # organisation
+    "bigint",  # client
+    "bigint",  # credits
+    "varchar",  # action code
+    "varchar",  # description
+    "jsonb",  # parameters
+    "integer",  # actor
+    "varchar",  # idempotency key
+    "varchar",  # fingerprint
+    "timestamptz",  # now
+    "timestamptz",  # start of the month in the organisation's zone
 )
+ANSWER = "outcome, result_id, from_assigned, from_pool, needed, available, limit_credits"
+# Through a Django cursor (inside a transaction, or while queries are observed).
+DEBIT_SQL = f"SELECT {ANSWER} FROM credits_debit({', '.join(f'%s::{t}' for t in ARGUMENT_TYPES)})"
+# Prepared once per connection and run through libpq.
+PREPARED_NAME = b"credits_debit"
+PREPARED_SQL = (
+    f"SELECT {ANSWER} FROM credits_debit("
+    + ", ".join(f"${n}::{t}" for n, t in enumerate(ARGUMENT_TYPES, 1))
+    + ")"
+).encode()
 CONSUMPTION_COLUMNS = [field.attname for field in Consumption._meta.concrete_fields]
 
-# One server-binding cursor per open psycopg connection, kept while the connection lives.
-_cursors: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
+# The psycopg connections on which the statement is prepared (gone with the connection).
+_prepared: "weakref.WeakSet[object]" = weakref.WeakSet()
 
 
 def database() -> BaseDatabaseWrapper | None:
@@ -46,34 +70,51 @@ def database() -> BaseDatabaseWrapper | None:
     return None
 
 
-def _execute(db: BaseDatabaseWrapper, params: tuple) -> tuple:
-    """Run the debit statement and return its row.
+def _execute(db: BaseDatabaseWrapper, arguments: list[str | None]) -> tuple:
+    """Run the debit statement and return its row as (outcome, then integers or None).
 
-    It runs on a server-binding cursor so that it is prepared once per connection (the
-    `prepare_threshold` in settings) rather than parsed and planned on every call; the ORM's
-    client-binding cursors are never prepared. While anyone observes queries (DEBUG,
-    `connection.execute_wrapper`, `CaptureQueriesContext`) it goes through a Django cursor so
-    they see it; otherwise one cursor is kept per connection, which spares a third of the
-    Python time of a debit. Both ways check what `BaseDatabaseWrapper.cursor()` and
-    `CursorWrapper.execute()` check, and turn driver errors into Django's."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
+    Outside a transaction, with nobody observing queries, the statement is prepared once per
+    connection and run through psycopg's libpq layer: one call into C that sends it and waits
+    for the answer. A psycopg cursor around the same round trip spent more CPU than all the
+    rest of a debit on the client (bench/RESULTS.md); CPU on the client is CPU the database
+    does not get when both share a machine. Inside a transaction (`atomic`) the statement goes
+    through a Django cursor, which lets psycopg open the transaction it owes the block; so it
+    does while anyone observes queries (DEBUG, `execute_wrapper`, `CaptureQueriesContext`), so
+    that they see it. Both ways check what `BaseDatabaseWrapper.cursor()` checks, and turn
+    driver errors into Django's."""
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
-    if db.queries_logged or db.execute_wrappers:
-        with db.wrap_database_errors:
-            cursor = db._prepare_cursor(ServerBindingCursor(db.connection))
-        with cursor:
-            cursor.execute(DEBIT_SQL, params)
+    if db.queries_logged or db.execute_wrappers or not db.get_autocommit():
+        db.validate_no_broken_transaction()
+        with db.cursor() as cursor:
+            cursor.execute(DEBIT_SQL, arguments)
             return cursor.fetchone()
-    db.validate_no_broken_transaction()
     with db.wrap_database_errors:
-        cursor = _cursors.get(db.connection)
-        if cursor is None or cursor.closed:
-            cursor = _cursors[db.connection] = ServerBindingCursor(db.connection)
-        cursor.execute(DEBIT_SQL, params)
-        return cursor.fetchone()
+        return _run_prepared(db.connection, [None if a is None else a.encode() for a in arguments])
+
+
+def _run_prepared(connection: psycopg.Connection, arguments: list[bytes | None]) -> tuple:
+    pgconn = connection.pgconn
+    if connection not in _prepared:
+        result = pgconn.prepare(PREPARED_NAME, PREPARED_SQL)
+        if result.status != ExecStatus.COMMAND_OK:
+            raise error_from_result(result, encoding=connection.info.encoding)
+        _prepared.add(connection)
+    result = pgconn.exec_prepared(PREPARED_NAME, arguments)
+    if result.status != ExecStatus.TUPLES_OK:
+        if pgconn.status == ConnStatus.BAD:
+            raise OperationalError(pgconn.get_error_message(connection.info.encoding))
+        error = error_from_result(result, encoding=connection.info.encoding)
+        if isinstance(error, InvalidSqlStatementName):
+            _prepared.discard(connection)  # the server forgot it (DISCARD ALL): prepare again
+            return _run_prepared(connection, arguments)
+        raise error
+    value = result.get_value
+    return (
+        value(0, 0).decode(),
+        *(None if (number := value(0, column)) is None else int(number) for column in range(1, 7)),
+    )
 
 
 def debit_in_database(
@@ -91,25 +132,23 @@ def debit_in_database(
 ) -> Consumption | None:
     """The consumption, or None when the Python path must do the debit (expiry is due).
     Refusals raise the same errors as the Python path, and nothing is written."""
-    from psycopg.types.json import Jsonb
-
     organisation = client.organisation
     actor_id = actor.pk if actor is not None else None
     outcome, result_id, from_assigned, from_pool, needed, short_of, limit = _execute(
         db,
-        (
-            organisation.pk,
-            client.pk,
-            credits,
+        [
+            str(organisation.pk),
+            str(client.pk),
+            str(credits),
             action_code,
             description,
-            Jsonb(params),
-            actor_id,
+            json.dumps(params),
+            None if actor_id is None else str(actor_id),
             idempotency_key,
             fingerprint,
-            now,
-            month_start(now, organisation.time_zone),
-        ),
+            now.isoformat(),
+            month_start(now, organisation.time_zone).isoformat(),
+        ],
     )
     if outcome == "debited":
         row = {
