@@ -104,7 +104,12 @@ class LimitKind(models.TextChoices):
 
 class ClientAccount(models.Model):
     """A client's figures: credits assigned to it, and what it drew from the pool against its
-    spending limit in the current window (D4, S5)."""
+    spending limit in the current window (D4, S5).
+
+    `used` exists for the limit: under a limit it counts what the client drew from the pool in
+    the window, active holds included; a client without a limit has no window and counts
+    nothing (0), and a limit set later starts from what its active holds reserve. So a debit
+    by a client with neither a limit nor assigned credits leaves this row alone."""
 
     client = models.OneToOneField(
         Client, on_delete=models.PROTECT, primary_key=True, related_name="account"
@@ -134,6 +139,14 @@ class ClientAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client}: {self.assigned_remaining}"
+
+    @property
+    def counts_use(self) -> bool:
+        return self.limit_kind != LimitKind.NONE
+
+    def use(self, from_pool: int) -> int:
+        """What drawing `from_pool` credits from the pool adds to `used` (0 without a limit)."""
+        return from_pool if self.counts_use else 0
 
     @property
     def limit_left(self) -> int | None:

@@ -148,7 +148,8 @@ def set_spending_limit(
 ) -> ClientAccount:
     """Set what a client may draw from the pool (D4, S5). Switching between monthly and fixed
     (or from none) starts a new window with the used counter at 0 — plus whatever the client's
-    active holds still reserve, which will be spent in the new window."""
+    active holds still reserve, which will be spent in the new window. Without a limit nothing
+    is counted: the counter goes to 0."""
     if kind not in LimitKind.values:
         raise InvalidAmount(_("Unknown kind of spending limit: %s") % kind)
     if kind == LimitKind.NONE:
@@ -159,7 +160,7 @@ def set_spending_limit(
     account = work.account(client.pk)
     if kind != account.limit_kind:
         start = month_start(now, client.organisation.time_zone) if kind == "monthly" else now
-        _restart_window(work, account, start)
+        _restart_window(work, account, start, counting=kind != LimitKind.NONE)
     account.limit_kind = kind
     account.limit = limit
     if draws_from_pool is not None:

@@ -148,8 +148,12 @@ def _held_from_pool(client_id: int) -> int:
     return sum(holds.values_list("from_pool", flat=True))
 
 
-def _restart_window(work: _Work, account: ClientAccount, window_start: datetime) -> None:
-    carried = _held_from_pool(account.pk)
+def _restart_window(
+    work: _Work, account: ClientAccount, window_start: datetime, *, counting: bool = True
+) -> None:
+    """A new window starts from what the client's active holds reserve (they will be spent in
+    it), or from 0 for a client that no longer counts (no limit)."""
+    carried = _held_from_pool(account.pk) if counting else 0
     if account.used != carried:
         work.entry(EntryKind.LIMIT_RESET, client_id=account.pk, used_delta=carried - account.used)
         account.used = carried

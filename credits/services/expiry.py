@@ -81,7 +81,7 @@ def _expire_lot(work: _Work, lot: Lot, amount: int) -> int:
 def _release_hold(work: _Work, hold: Hold, status: str) -> None:
     account = work.account(hold.client_id)
     account.assigned_remaining += hold.from_assigned
-    account.used -= hold.from_pool
+    account.used -= account.use(hold.from_pool)
     work.pool.held -= hold.credits
     work.pool.assigned += hold.from_assigned
     kind = EntryKind.RELEASE if status == HoldStatus.RELEASED else EntryKind.HOLD_EXPIRY
@@ -91,7 +91,7 @@ def _release_hold(work: _Work, hold: Hold, status: str) -> None:
         hold_id=hold.pk,
         held_delta=-hold.credits,
         assigned_delta=hold.from_assigned,
-        used_delta=-hold.from_pool,
+        used_delta=-account.use(hold.from_pool),
     )
     hold.status = status
     hold.resolved_at = work.now

@@ -155,10 +155,10 @@ def _debit(
         client_id=client.pk,
         consumption_id=consumption.pk,
         assigned_delta=-split.from_assigned,
-        used_delta=split.from_pool,
+        used_delta=account.use(split.from_pool),
     )
     account.assigned_remaining -= split.from_assigned
-    account.used += split.from_pool
+    account.used += account.use(split.from_pool)
     work.pool.assigned -= split.from_assigned
     work.pool.last_activity_at = now
     work.save()
@@ -207,7 +207,7 @@ def hold(
         created_at=now,
     )
     account.assigned_remaining -= split.from_assigned
-    account.used += split.from_pool
+    account.used += account.use(split.from_pool)
     work.pool.assigned -= split.from_assigned
     work.pool.held += credits
     work.expiry_at(expires_at)
@@ -217,7 +217,7 @@ def hold(
         hold_id=reservation.pk,
         held_delta=credits,
         assigned_delta=-split.from_assigned,
-        used_delta=split.from_pool,
+        used_delta=account.use(split.from_pool),
     )
     work.save()
     _remember(work, "hold", fingerprint, reservation.pk)
@@ -288,7 +288,7 @@ def _capture_locked(
         created_at=work.now,
     )
     account.assigned_remaining += back_assigned
-    account.used -= back_pool
+    account.used -= account.use(back_pool)
     work.pool.held -= locked.credits
     work.pool.assigned += back_assigned
     work.pool.last_activity_at = work.now
@@ -299,7 +299,7 @@ def _capture_locked(
         consumption_id=consumption.pk,
         held_delta=-locked.credits,
         assigned_delta=back_assigned,
-        used_delta=-back_pool,
+        used_delta=-account.use(back_pool),
     )
     _take_from_lots(
         work,

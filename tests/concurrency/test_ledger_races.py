@@ -178,8 +178,9 @@ def test_capture_release_and_expiry_racing_on_one_hold_resolve_it_exactly_once_s
 ):
     """S2/X2: a hold resolves once, whichever of capture, release and the expiry jobs gets
     there first; the others are refused (or find nothing to do) and change nothing."""
-    # Given a client with 10 assigned credits holding 30 (10 assigned + 20 from the pool) until
-    # an hour after T0, in a pool of 100 credits
+    # Given a client with 10 assigned credits and a fixed limit of 1,000 (so its used counter
+    # counts) holding 30 (10 assigned + 20 from the pool) until an hour after T0, in a pool of
+    # 100 credits
     organisation = make_organisation("race-hold")
     client = client_services.create_client(organisation=organisation, name="Globex")
     services.grant(
@@ -190,6 +191,7 @@ def test_capture_release_and_expiry_racing_on_one_hold_resolve_it_exactly_once_s
         now=T0,
     )
     services.assign(organisation=organisation, client=client, credits=10, now=T0)
+    services.set_spending_limit(client=client, kind="fixed", limit=1000, now=T0)
     reservation = services.hold(
         client=client, credits=30, expires_at=T0 + timedelta(hours=1), now=T0, action_code="send"
     )

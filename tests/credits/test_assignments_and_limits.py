@@ -186,3 +186,29 @@ def test_a_negative_limit_is_refused_x6(organisation, make_client, now):
     with pytest.raises(InvalidAmount):
         services.set_spending_limit(client=team, kind="weekly", limit=5, now=now)
     assert figures(organisation) == before
+
+
+def test_a_client_without_a_limit_counts_nothing_and_a_new_limit_starts_from_its_holds_d4(
+    organisation, make_client, now
+):
+    """D4, S5: the used counter belongs to the limit. A list that draws freely counts nothing;
+    a limit set later starts from what its active holds reserve, which it will spend."""
+    services.grant(organisation=organisation, credits=500, source="purchase", now=now)
+    news = make_client("Newsletter")
+    reservation = services.hold(
+        client=news, credits=20, now=now, expires_at=now + timedelta(days=1)
+    )
+    services.debit(client=news, credits=30, action_code="send", now=now)
+    assert account(news).used == 0
+    # When a fixed limit is set, Then the counter starts at what the hold reserves
+    services.set_spending_limit(client=news, kind="fixed", limit=100, now=now)
+    assert account(news).used == 20
+    services.debit(client=news, credits=10, action_code="send", now=now)
+    services.release(hold=reservation, now=now)
+    assert account(news).used == 10
+    # When the limit is removed, Then the counter goes back to 0 and stays there
+    services.set_spending_limit(client=news, kind="none", now=now)
+    services.debit(client=news, credits=5, action_code="send", now=now)
+    assert account(news).used == 0
+    assert pool_of(organisation) == (455, 0, 0)
+    assert ledger_drift() == []

@@ -361,3 +361,30 @@ def test_a_debit_the_lots_cannot_pay_is_refused_and_moves_nothing_x1(
         services.debit(client=own, credits=30, action_code="send", now=now)
     assert (refusal.value.needed, refusal.value.available) == (30, 20)
     assert figures(organisation) == before
+
+
+def _row_version(client) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ctid::text FROM credits_clientaccount WHERE client_id = %s", [client.pk]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_debit_that_changes_nothing_of_the_client_leaves_its_row_unwritten(
+    organisation, make_client, now
+):
+    """D4, S5: without a limit and without assigned credits, a debit writes the pool, the lot
+    and the ledger, not the client's account (an UPDATE would make a new row version)."""
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    free, limited = make_client("Free"), make_client("Limited")
+    services.set_spending_limit(client=limited, kind="fixed", limit=50, now=now)
+    free_before, limited_before = _row_version(free), _row_version(limited)
+    # When each spends 10 credits from the pool
+    services.debit(client=free, credits=10, action_code="send", now=now)
+    services.debit(client=limited, credits=10, action_code="send", now=now)
+    # Then only the limited client's row was written (its counter moved)
+    assert _row_version(free) == free_before
+    assert _row_version(limited) != limited_before
+    assert [ClientAccount.objects.get(pk=c.pk).used for c in (free, limited)] == [0, 10]
+    assert figures(organisation)["pool"] == (80, 0, 0)

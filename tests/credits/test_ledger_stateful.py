@@ -100,6 +100,10 @@ class ModelAccount:
     window_start: datetime | None = None
     ceiling: int | None = None  # the most `used` may be: the limit, or what a lowered one left
 
+    def use(self, from_pool: int) -> int:
+        """Only a client with a limit counts what it draws from the pool."""
+        return 0 if self.limit_kind == "none" else from_pool
+
 
 def spending_order(lot: ModelLot) -> tuple:
     """Soonest expiry first, never-expiring last, oldest first on ties (M2)."""
@@ -165,10 +169,12 @@ class LedgerModel:
             if h.status == "active" and (client is None or h.client == client)
         ]
 
-    def _restart_window(self, client: int, start: datetime) -> None:
-        """A new window counts only what the client's active holds still reserve (D4)."""
+    def _restart_window(self, client: int, start: datetime, *, counting: bool = True) -> None:
+        """A new window counts only what the client's active holds still reserve (D4); without
+        a limit, nothing."""
         account = self.accounts[client]
-        account.used = sum(h.from_pool for h in self._active_holds(client))
+        reserved = sum(h.from_pool for h in self._active_holds(client))
+        account.used = reserved if counting else 0
         account.window_start = start
 
     def _roll_monthly(self, client: int, now: datetime) -> bool:
@@ -185,7 +191,7 @@ class LedgerModel:
         self.given_back_assigned += hold.from_assigned
         account = self.accounts[hold.client]
         account.assigned += hold.from_assigned
-        account.used -= hold.from_pool
+        account.used -= account.use(hold.from_pool)
         self.held -= hold.credits
         self.assigned += hold.from_assigned
         hold.status = status
@@ -343,7 +349,7 @@ class LedgerModel:
         self._take(credits, now, include_expired=False)
         account = self.accounts[client]
         account.assigned -= from_assigned
-        account.used += from_pool
+        account.used += account.use(from_pool)
         self.assigned -= from_assigned
         self.spent += credits
         self.last_activity = now
@@ -357,7 +363,7 @@ class LedgerModel:
         self.holds[pk] = ModelHold(pk, client, credits, from_assigned, from_pool, expires_at)
         account = self.accounts[client]
         account.assigned -= from_assigned
-        account.used += from_pool
+        account.used += account.use(from_pool)
         self.assigned -= from_assigned
         self.held += credits
         return set()
@@ -387,7 +393,7 @@ class LedgerModel:
         account = self.accounts[hold.client]
         account.assigned += back_assigned
         self.given_back_assigned += back_assigned
-        account.used -= back_pool
+        account.used -= account.use(back_pool)
         self.held -= hold.credits
         self.assigned += back_assigned
         self.last_activity = now
@@ -430,7 +436,8 @@ class LedgerModel:
         self.settle(now)
         account = self.accounts[client]
         if kind != account.limit_kind:  # switching starts a new window (D4)
-            self._restart_window(client, self.month_start(now) if kind == "monthly" else now)
+            start = self.month_start(now) if kind == "monthly" else now
+            self._restart_window(client, start, counting=kind != "none")
         account.limit_kind = kind
         account.limit = None if kind == "none" else limit
         account.ceiling = None if kind == "none" else max(limit, account.used)
