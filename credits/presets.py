@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 @dataclass(frozen=True)
 class PolicyPreset:
     expiry_kind: str = "never"
-    expiry_months: int | None = None
+    expiry_months: int = 12  # read only by the kinds that expire
     purchase_extends_expiry: bool = False
     assignments_reversible: bool = True
     clients_draw_from_pool: bool = True

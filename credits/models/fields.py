@@ -1,4 +1,5 @@
-"""Credit counts that the database itself keeps from going negative (X2).
+"""Numbers the database itself keeps within bounds (X2): credit counts never negative, and the
+policy's months and days.
 
 Why domains rather than table CHECK constraints on PostgreSQL: PostgreSQL re-reads a table's
 CHECK constraints from their stored text and plans them again on every statement that writes
@@ -7,25 +8,29 @@ writes (pool, client account, lot, consumption, ledger entry) that was a quarter
 server's work per debit (measured with callgrind, bench/RESULTS.md). A domain's CHECK is a
 CHECK constraint too, refused with the same SQLSTATE (23514, an IntegrityError), but it is
 kept compiled in the session's type cache, and it runs only for the columns a statement
-assigns. Multi-column rules (balance ≥ held + assigned, …) stay table CHECK constraints.
+assigns. Rules that join several columns (balance ≥ held + assigned, …) stay table CHECKs.
 
-On other databases (SQLite, the embedded default) the column carries an ordinary CHECK.
+On other databases (SQLite, the embedded default) the column carries an ordinary CHECK. Each
+field also validates its bound in forms and `full_clean`.
 """
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-# The domains, created by credits migration 0011 on PostgreSQL.
+# The domains, created by credits migrations 0011 and 0013 on PostgreSQL.
 COUNT_DOMAIN = "credits_count"
 POSITIVE_DOMAIN = "credits_positive"
+MONTHS_DOMAIN = "credits_months"
+DAYS_DOMAIN = "credits_days"
 
 
-class CreditCountField(models.BigIntegerField):
-    """A whole number of credits, never negative."""
+class _BoundedByDomain:
+    """A whole number at least `least`: a domain's type on PostgreSQL, a column CHECK
+    elsewhere."""
 
-    domain = COUNT_DOMAIN
-    column_check = '"%(column)s" >= 0'
-    least = 0
+    domain: str
+    least: int
 
     def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
         if connection.vendor == "postgresql":
@@ -35,15 +40,39 @@ class CreditCountField(models.BigIntegerField):
     def db_check(self, connection: BaseDatabaseWrapper) -> str | None:
         if connection.vendor == "postgresql":
             return None  # the domain refuses it
-        return self.column_check % self.db_type_parameters(connection)
+        return f'"%(column)s" >= {self.least}' % self.db_type_parameters(connection)
 
     def formfield(self, **kwargs: object) -> object:
         return super().formfield(**{"min_value": self.least, **kwargs})
+
+
+class CreditCountField(_BoundedByDomain, models.BigIntegerField):
+    """A whole number of credits, never negative."""
+
+    domain = COUNT_DOMAIN
+    least = 0
+    default_validators = [MinValueValidator(0)]
 
 
 class PositiveCreditCountField(CreditCountField):
     """A whole number of credits, at least one (a lot, a hold, an assignment)."""
 
     domain = POSITIVE_DOMAIN
-    column_check = '"%(column)s" > 0'
     least = 1
+    default_validators = [MinValueValidator(1)]
+
+
+class MonthsField(_BoundedByDomain, models.SmallIntegerField):
+    """A number of months, at least one."""
+
+    domain = MONTHS_DOMAIN
+    least = 1
+    default_validators = [MinValueValidator(1)]
+
+
+class DaysField(_BoundedByDomain, models.SmallIntegerField):
+    """A number of days, zero or more."""
+
+    domain = DAYS_DOMAIN
+    least = 0
+    default_validators = [MinValueValidator(0)]

@@ -12,7 +12,12 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Organisation
-from credits.models.fields import CreditCountField, PositiveCreditCountField
+from credits.models.fields import (
+    CreditCountField,
+    DaysField,
+    MonthsField,
+    PositiveCreditCountField,
+)
 
 
 class ExpiryKind(models.TextChoices):
@@ -59,7 +64,13 @@ class CreditPool(models.Model):
     expiry_kind = models.CharField(
         _("expiry"), max_length=20, choices=ExpiryKind.choices, default=ExpiryKind.NEVER
     )
-    expiry_months = models.PositiveSmallIntegerField(_("expiry months"), null=True, blank=True)
+    # Kept whatever the kind, so that switching back to an expiring kind finds it; read only
+    # by the kinds that expire. Never empty, so no rule has to join it to the kind.
+    expiry_months = MonthsField(
+        _("expiry months"),
+        default=12,
+        help_text=_("For expiry after purchase or after months without use."),
+    )
     purchase_extends_expiry = models.BooleanField(
         _("a purchase extends the expiry of credits held"), default=False
     )
@@ -69,7 +80,7 @@ class CreditPool(models.Model):
     clients_draw_from_pool = models.BooleanField(
         _("clients may draw from the unassigned pool"), default=True
     )
-    reminder_days = models.PositiveSmallIntegerField(_("expiry reminder (days before)"), default=30)
+    reminder_days = DaysField(_("expiry reminder (days before)"), default=30)
     low_balance_threshold = CreditCountField(_("low-balance alert below"), default=0)
 
     class Meta:
@@ -81,10 +92,6 @@ class CreditPool(models.Model):
             models.CheckConstraint(
                 condition=Q(balance__gte=F("held") + F("assigned")),
                 name="pool_commitments_within_balance",
-            ),
-            models.CheckConstraint(
-                condition=Q(expiry_kind="never") | Q(expiry_months__gte=1),
-                name="pool_expiry_has_months",
             ),
         ]
 

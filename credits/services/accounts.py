@@ -10,7 +10,6 @@ from credits.exceptions import (
 from credits.models import (
     ClientAccount,
     CreditPool,
-    ExpiryKind,
 )
 from credits.presets import PRESETS
 from credits.services.core import _lock_pool
@@ -75,8 +74,6 @@ def update_policy(*, organisation: Organisation, **policy: object) -> CreditPool
     pool = _lock_pool(organisation.pk)
     for name, value in policy.items():
         setattr(pool, name, value)
-    if pool.expiry_kind == ExpiryKind.NEVER:
-        pool.expiry_months = None
     pool.full_clean()
-    pool.save(update_fields=[*policy, "expiry_months"])
+    pool.save(update_fields=list(policy))
     return pool

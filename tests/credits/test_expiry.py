@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
 
 from credits import services
 from credits.audit import ledger_drift
 from credits.exceptions import InsufficientCredits, InvalidAmount
-from credits.models import EntryKind, LedgerEntry, Lot
+from credits.models import CreditPool, EntryKind, LedgerEntry, Lot
 from credits.services import proportional_shares
 from tests.credits.conftest import assigned_of, figures, pool_of
 
@@ -99,6 +100,30 @@ def test_a_new_purchase_extends_the_expiry_of_the_credits_still_held_s4(organisa
     assert (extension.lot_id, extension.credits) == (first.pk, 0)
     services.expire_due(now=now + relativedelta(months=24))
     assert pool_of(organisation) == (1500, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "field"),
+    [({"expiry_months": 0}, "expiry_months"), ({"reminder_days": -1}, "reminder_days")],
+)
+def test_a_policy_with_months_below_one_or_negative_days_is_refused_x6(
+    organisation, now, policy, field
+):
+    """X6: refused with the field named; the policy stays as it was (D3, S4)."""
+    services.update_policy(organisation=organisation, expiry_kind="inactivity", expiry_months=12)
+    before = CreditPool.objects.filter(pk=organisation.pk).values().get()
+    with pytest.raises(ValidationError) as refusal:
+        services.update_policy(organisation=organisation, **policy)
+    assert list(refusal.value.message_dict) == [field]
+    assert CreditPool.objects.filter(pk=organisation.pk).values().get() == before
+
+
+def test_a_policy_that_never_expires_keeps_its_months_for_later(organisation, now):
+    """Switching to "never" and back finds the months set before (D3)."""
+    services.update_policy(organisation=organisation, expiry_kind="inactivity", expiry_months=18)
+    services.update_policy(organisation=organisation, expiry_kind="never")
+    pool = services.update_policy(organisation=organisation, expiry_kind="inactivity")
+    assert (pool.expiry_kind, pool.expiry_months) == ("inactivity", 18)
 
 
 def test_without_the_policy_flag_a_purchase_extends_nothing(organisation, now):

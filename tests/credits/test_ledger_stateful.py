@@ -130,7 +130,7 @@ class LedgerModel:
 
     zone: ZoneInfo
     expiry_kind: str
-    expiry_months: int | None
+    expiry_months: int
     purchase_extends_expiry: bool
     assignments_reversible: bool
     accounts: dict[int, ModelAccount]
