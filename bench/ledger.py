@@ -484,17 +484,36 @@ def run_service(shares: list[list[int]], seconds: int) -> Measure:
 # --- where the time of one debit goes ------------------------------------------------------
 
 
-def debit_queries(client_id: int) -> list[str]:
+def debit_round_trips(client_id: int) -> tuple[list[str], list[str]]:
+    """What one debit sends, as the benchmark runs it (outside a transaction, nobody observing
+    queries): (statements run on the prepared path, statements run through Django cursors)."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from credits import services
+    from credits.services import database_debit
 
     (client,) = _load_clients([client_id])
-    with CaptureQueriesContext(connection) as captured:
+    prepared: list[str] = []
+    through_django: list[str] = []
+    original_run = database_debit._run_prepared
+    original_cursor = connection.cursor
+
+    def run(pg_connection, arguments):
+        prepared.append(database_debit.PREPARED_SQL.decode())
+        return original_run(pg_connection, arguments)
+
+    def cursor(*args, **kwargs):
+        through_django.append("a Django cursor")
+        return original_cursor(*args, **kwargs)
+
+    database_debit._run_prepared, connection.cursor = run, cursor
+    try:
         services.debit(client=client, credits=1, action_code="bench", now=timezone.now())
-    return [query["sql"] for query in captured.captured_queries]
+    finally:
+        database_debit._run_prepared = original_run
+        del connection.cursor
+    return prepared, through_django
 
 
 def time_split(client_id: int, seconds: float) -> tuple[int, float, float]:
@@ -699,14 +718,14 @@ def main() -> None:
     if options.no_analysis:
         return
     print()
-    queries = debit_queries(many_ids[0])
-    control = sum(sql in ("BEGIN", "COMMIT") for sql in queries)
+    prepared, through_django = debit_round_trips(many_ids[0])
     print(
-        f"One debit (own client, 1 credit, one lot) makes {len(queries)} round trips: "
-        f"{len(queries) - control} SQL statements plus {control} of BEGIN/COMMIT:"
+        f"One debit (own client, 1 credit, one lot) makes {len(prepared) + len(through_django)}"
+        f" round trip(s): {len(prepared)} run of the statement prepared once per connection,"
+        f" {len(through_django)} through Django cursors:"
     )
-    for number, sql in enumerate(queries, 1):
-        print(f"  {number:2}. {short_sql(sql)}")
+    for number, sql in enumerate(prepared, 1):
+        print(f"  {number:2}. EXECUTE {short_sql(sql)}")
 
     print()
     count, wall, in_round_trip = time_split(many_ids[0], options.seconds)

@@ -145,7 +145,7 @@ def debit_in_database(
             str(credits),
             action_code,
             description,
-            json.dumps(params),
+            json.dumps(params) if params else "{}",
             None if actor_id is None else str(actor_id),
             idempotency_key,
             fingerprint,
