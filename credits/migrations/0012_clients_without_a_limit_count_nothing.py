@@ -1,11 +1,13 @@
 """A debit by a client without a limit and without assigned credits no longer writes the
-client's account row (`credits_debit`, replacing migration 0008's version).
+client's account row, nor locks it (`credits_debit`, replacing migration 0008's version).
 
 Why: `used` exists for the spending limit (D4, S5). A client without a limit has no window, so
 it now counts nothing (`ClientAccount.use`), and a debit that changes neither its assigned
 credits nor its counter leaves its row alone: one UPDATE fewer, a tenth of the server's
 instructions per debit (callgrind, bench/RESULTS.md). A limit set later starts from what the
-client's active holds reserve, as before.
+client's active holds reserve, as before. Nor is the row locked: every writer of an account
+holds its organisation's pool lock first (the fixed order), so the function locks the pool and
+then reads the account in a statement of its own, which sees its latest committed version.
 
 Accounts without a limit that had counted draws are brought to 0 by a `limit_reset` entry each,
 so the ledger still adds up to every figure (X1).
@@ -55,19 +57,27 @@ DECLARE
     v_stored_result bigint;
     v_counted bigint;
 BEGIN
-    -- The fixed lock order: the pool, then the client's account (a join locks its rows in
-    -- the order of the FROM list), then lots.
+    -- The fixed lock order: the pool, then the client's account, then lots. Every writer of
+    -- a client's account holds its organisation's pool lock (that order), so once the pool is
+    -- locked the account is read by a statement of its own, which sees its latest committed
+    -- version and which nobody can change before this debit commits; it is written (and so
+    -- locked) only when the debit changes it.
     SELECT p.balance, p.held, p.assigned, p.next_expiry_at, p.expiry_kind, p.expiry_months,
-           p.last_activity_at, a.assigned_remaining, a.draws_from_pool, a.limit_kind,
-           a."limit", a.used, a.window_start
+           p.last_activity_at
         INTO v_balance, v_held, v_assigned, v_next_expiry, v_expiry_kind, v_expiry_months,
-             v_last_activity, v_assigned_remaining, v_draws_from_pool, v_limit_kind,
-             v_limit, v_used_before, v_window_start
+             v_last_activity
         FROM credits_creditpool p
-        JOIN credits_clientaccount a
-          ON a.client_id = p_client AND a.organisation_id = p.organisation_id
         WHERE p.organisation_id = p_organisation
         FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no credit pool for organisation %', p_organisation;
+    END IF;
+    SELECT a.assigned_remaining, a.draws_from_pool, a.limit_kind, a."limit", a.used,
+           a.window_start
+        INTO v_assigned_remaining, v_draws_from_pool, v_limit_kind, v_limit, v_used_before,
+             v_window_start
+        FROM credits_clientaccount a
+        WHERE a.client_id = p_client AND a.organisation_id = p_organisation;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no credit pool for organisation % with an account for client %',
             p_organisation, p_client;

@@ -6,13 +6,14 @@ data set up here and each other's commits, as requests and jobs in production do
 """
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from clients import services as client_services
@@ -334,4 +335,39 @@ def test_two_expiry_runs_at_once_expire_each_lot_exactly_once_x4(make_organisati
         )
     )
     assert assigned == {first.pk: 24, second.pk: 16}
+    assert ledger_drift() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_debit_waiting_for_the_pool_sees_the_account_as_the_lock_holder_left_it_x2(
+    make_organisation,
+):
+    """X2, G3: every writer of a client's account holds the pool lock, so a debit that waited
+    for it reads the account afterwards, as the holder committed it; it neither spends
+    assigned credits that were just taken back nor goes below zero."""
+    # Given a client with 10 assigned credits in a pool of 100
+    organisation = make_organisation("race-account")
+    client = client_services.create_client(organisation=organisation, name="Globex")
+    services.grant(organisation=organisation, credits=100, source=LotSource.PURCHASE, now=T0)
+    services.assign(organisation=organisation, client=client, credits=10, now=T0)
+    taken_back = threading.Event()
+
+    def take_back() -> None:
+        with transaction.atomic():
+            CreditPool.objects.select_for_update().get(pk=organisation.pk)
+            services.unassign(organisation=organisation, client=client, credits=10, now=T0)
+            taken_back.set()
+            time.sleep(0.5)  # the debit below starts now and waits for the pool lock
+
+    def spend() -> Consumption:
+        assert taken_back.wait(WAIT_SECONDS)
+        return services.debit(client=client, credits=10, action_code="send", now=T0)
+
+    # When a debit of 10 starts while the assignment is being taken back
+    _, consumption = run_together(take_back, spend)
+    # Then it is paid from the pool, as the account stands after the take-back
+    assert (consumption.from_assigned, consumption.from_pool) == (0, 10)
+    assert pool_figures(organisation) == (90, 0, 0)
+    assert ClientAccount.objects.get(pk=client.pk).assigned_remaining == 0
     assert ledger_drift() == []
