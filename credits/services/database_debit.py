@@ -1,4 +1,4 @@
-"""The debit as one statement on PostgreSQL: `credits_debit` (migration 0008).
+"""The debit as one statement on PostgreSQL: `credits_debit` (migrations 0008 and 0012).
 
 Why: through the ORM a debit is ten round trips with the pool lock held across all of them,
 which capped one busy organisation at ~160 debits a second (bench/RESULTS.md). In one
@@ -75,9 +75,9 @@ def _execute(db: BaseDatabaseWrapper, arguments: list[str | None]) -> tuple:
 
     Outside a transaction, with nobody observing queries, the statement is prepared once per
     connection and run through psycopg's libpq layer: one call into C that sends it and waits
-    for the answer. A psycopg cursor around the same round trip spent more CPU than all the
-    rest of a debit on the client (bench/RESULTS.md); CPU on the client is CPU the database
-    does not get when both share a machine. Inside a transaction (`atomic`) the statement goes
+    for the answer. A psycopg cursor around the same round trip spent about a quarter of a
+    debit's CPU on the client (bench/RESULTS.md), CPU the database does not get when both
+    share a machine. Inside a transaction (`atomic`) the statement goes
     through a Django cursor, which lets psycopg open the transaction it owes the block; so it
     does while anyone observes queries (DEBUG, `execute_wrapper`, `CaptureQueriesContext`), so
     that they see it. Both ways check what `BaseDatabaseWrapper.cursor()` checks, and turn
