@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from credits import services
 from credits.audit import ledger_drift
 from credits.exceptions import IdempotencyConflict, InsufficientCredits
-from credits.models import Consumption, CreditPool, LedgerEntry, Lot
+from credits.models import ClientAccount, Consumption, CreditPool, LedgerEntry, Lot
 from tests.credits.conftest import figures, pool_of
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +203,25 @@ def test_ledger_check_is_clean_after_normal_work_and_names_a_drift_x1(
     errors = capsys.readouterr().err
     assert "Acme (acme): balance is 90, entries add up to 100" in errors
     assert "Acme (acme): balance (lots) is 90, entries add up to 100" in errors
+
+
+def test_ledger_check_names_a_counter_that_moved_without_a_limit_x1(
+    organisation, make_client, now, capsys
+):
+    """X1, D4: a client without a limit counts nothing, so a counter that moved is a drift."""
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    news = make_client("Newsletter")
+    services.debit(client=news, credits=10, action_code="send", now=now)
+    # Given a counter changed behind the services' back
+    ClientAccount.objects.filter(pk=news.pk).update(used=5)
+    # Then the check fails and says both what the entries add up to and that nothing counts
+    with pytest.raises(CommandError, match="ledger drift: 2 figure"):
+        call_command("ledger_check")
+    errors = capsys.readouterr().err
+    assert "Acme (acme): client “Newsletter” used is 5, entries add up to 0" in errors
+    assert "Acme (acme): client “Newsletter” used without a limit is 5, entries add up to 0" in (
+        errors
+    )
 
 
 def test_a_retry_after_a_lot_expired_returns_the_first_result_and_leaves_the_ledger_exact_x3(
