@@ -171,9 +171,10 @@ def ledger_drift(organisation_ids: list[int] | None = None) -> list[Drift | Brok
         check(name, f"{label} assigned", account.assigned_remaining, sums["assigned_delta"])
         check(name, f"{label} used", account.used, sums["used_delta"])
         reserved = active_holds_pool.get(account.pk, {}).get("from_pool", 0)
-        if not account.counts_use and account.used != 0:
-            drifts.append(Drift(name, f"{label} used without a limit", account.used, 0))
-        elif account.counts_use and account.used < reserved:
+        if not account.counts_use:
+            if account.used != 0:
+                drifts.append(Drift(name, f"{label} used without a limit", account.used, 0))
+        elif account.used < reserved:
             drifts.append(Drift(name, f"{label} used below its holds", account.used, reserved))
     for lot in lots.select_related("organisation"):
         name = f"{lot.organisation.name} ({lot.organisation.slug})"

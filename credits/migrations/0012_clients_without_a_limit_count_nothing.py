@@ -347,20 +347,30 @@ def stop_counting_without_a_limit(apps, schema_editor):
     CreditPool = apps.get_model("credits", "CreditPool")
     LedgerEntry = apps.get_model("credits", "LedgerEntry")
     now = timezone.now()
-    counting = ClientAccount.objects.filter(limit_kind="none").exclude(used=0)
-    for account in counting.order_by("organisation_id", "pk"):
-        pool = CreditPool.objects.get(pk=account.organisation_id)
-        LedgerEntry.objects.create(
-            organisation_id=account.organisation_id,
+    counting = list(
+        ClientAccount.objects.filter(limit_kind="none")
+        .exclude(used=0)
+        .order_by("organisation_id", "pk")
+        .values_list("pk", "organisation_id", "used")
+    )
+    balances = dict(
+        CreditPool.objects.filter(pk__in={org for _pk, org, _used in counting}).values_list(
+            "pk", "balance"
+        )
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            organisation_id=organisation_id,
             kind="limit_reset",
-            used_delta=-account.used,
-            balance_after=pool.balance,
-            client_id=account.pk,
+            used_delta=-used,
+            balance_after=balances[organisation_id],
+            client_id=pk,
             reference="no limit: nothing to count",
             created_at=now,
         )
-        account.used = 0
-        account.save(update_fields=["used"])
+        for pk, organisation_id, used in counting
+    )
+    ClientAccount.objects.filter(pk__in=[pk for pk, _org, _used in counting]).update(used=0)
 
 
 class Migration(migrations.Migration):

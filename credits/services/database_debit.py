@@ -77,11 +77,11 @@ def _execute(db: BaseDatabaseWrapper, arguments: list[str | None]) -> tuple:
     connection and run through psycopg's libpq layer: one call into C that sends it and waits
     for the answer. A psycopg cursor around the same round trip spent about a quarter of a
     debit's CPU on the client (bench/RESULTS.md), CPU the database does not get when both
-    share a machine. Inside a transaction (`atomic`) the statement goes
-    through a Django cursor, which lets psycopg open the transaction it owes the block; so it
-    does while anyone observes queries (DEBUG, `execute_wrapper`, `CaptureQueriesContext`), so
-    that they see it. Both ways check what `BaseDatabaseWrapper.cursor()` checks, and turn
-    driver errors into Django's."""
+    share a machine. Inside a transaction (`atomic`) the statement goes through a Django
+    cursor, which lets psycopg open the transaction it owes the block; so it does while anyone
+    observes queries (DEBUG, `execute_wrapper`, `CaptureQueriesContext`), so that they see it.
+    Both ways check what `BaseDatabaseWrapper.cursor()` checks, and turn driver errors into
+    Django's."""
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()

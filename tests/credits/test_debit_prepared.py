@@ -64,8 +64,8 @@ def test_a_refused_debit_on_the_prepared_statement_moves_nothing(organisation, n
 
 
 def test_a_debit_inside_a_transaction_is_rolled_back_with_it(organisation, now):
-    """A debit that is the first statement of an `atomic` block belongs to that block: the
-    libpq path would have committed it on its own, so it takes the Django cursor there."""
+    """X1: a debit that is the first statement of an `atomic` block belongs to that block:
+    the libpq path would have committed it on its own, so it takes the Django cursor there."""
     services.grant(organisation=organisation, credits=100, source="purchase", now=now)
     own = organisation.clients.get(kind="own")
     before = figures(organisation)
@@ -86,7 +86,8 @@ def test_a_debit_inside_a_transaction_is_rolled_back_with_it(organisation, now):
 def test_a_server_error_on_the_prepared_statement_is_a_django_error(
     organisation, make_organisation, now
 ):
-    """The driver's error comes out as Django's, and the connection keeps working."""
+    """X1: the driver's error comes out as Django's, nothing moves, and the connection keeps
+    working."""
     services.grant(organisation=organisation, credits=100, source="purchase", now=now)
     own = organisation.clients.get(kind="own")
     # Given a client object that names another organisation than its account's (only a bug
@@ -103,7 +104,8 @@ def test_a_server_error_on_the_prepared_statement_is_a_django_error(
 
 
 def test_a_statement_the_server_forgot_is_prepared_again(organisation, now):
-    """A pooler or `DISCARD ALL` can drop prepared statements behind the connection's back."""
+    """X1: a pooler or `DISCARD ALL` can drop prepared statements behind the connection's
+    back; the next debit prepares again and debits exactly once."""
     services.grant(organisation=organisation, credits=100, source="purchase", now=now)
     own = organisation.clients.get(kind="own")
     services.debit(client=own, credits=1, action_code="send", now=now)
