@@ -16,6 +16,19 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
+class ClientKind(models.TextChoices):
+    OWN = "own", _("Own client")
+    SUB_ACCOUNT = "sub_account", _("Sub-account")
+    LIST = "list", _("List")
+    CUSTOMER = "customer", _("Customer")
+    TEAM = "team", _("Team")
+    DEPARTMENT = "department", _("Department")
+
+
+# The kinds an organisation may give its clients (the own client is created with it).
+CREATABLE_KINDS = [(value, label) for value, label in ClientKind.choices if value != "own"]
+
+
 class Organisation(models.Model):
     """The paying account: one credit pool, its members, its clients."""
 
@@ -27,6 +40,20 @@ class Organisation(models.Model):
     )
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    # How the organisation's own customers call the units that spend its credits (a list, a
+    # sub-account, a client...): pages, menus and forms use its words (clients.vocabulary).
+    client_kind = models.CharField(
+        _("kind of client"),
+        max_length=12,
+        choices=CREATABLE_KINDS,
+        default=ClientKind.CUSTOMER,
+        help_text=_("Names the pages and menus, and is the default kind of new clients."),
+    )
+    clients_choose_access = models.BooleanField(
+        _("clients reach games through the Campus or SCORM"),
+        default=False,
+        help_text=_("Shows the Campus / SCORM setting of each client (serious games, G7)."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -55,6 +82,16 @@ class Membership(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # A member tied to one client sees and spends only for it (clients.roles); owners and
+    # admins are never tied.
+    client = models.ForeignKey(
+        "Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tied_members",
+        verbose_name=_("only for the client"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -65,22 +102,21 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["user", "organisation"], name="membership_one_per_user_and_organisation"
             ),
+            models.CheckConstraint(
+                condition=Q(client__isnull=True) | Q(role="member"),
+                name="membership_only_members_are_tied",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.organisation} ({self.get_role_display()})"
 
     @property
-    def manages(self) -> bool:
-        """Owners and admins manage clients, members and credits; members only spend."""
-        return self.role in (Role.OWNER, Role.ADMIN)
+    def permissions(self) -> frozenset[str]:
+        """What this role may do (the matrix is in clients.roles)."""
+        from clients.roles import permissions_of
 
-
-class ClientKind(models.TextChoices):
-    OWN = "own", _("Own client")
-    SUB_ACCOUNT = "sub_account", _("Sub-account")
-    LIST = "list", _("List")
-    CUSTOMER = "customer", _("Customer")
+        return permissions_of(self.role)
 
 
 class AccessMode(models.TextChoices):

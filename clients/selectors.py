@@ -7,7 +7,7 @@ from clients.models import Client, Membership, Organisation
 
 
 def memberships_of(user: AbstractBaseUser) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organisation")
+    return Membership.objects.filter(user=user).select_related("organisation", "client")
 
 
 def membership_in(user: AbstractBaseUser, slug: str) -> Membership | None:
@@ -26,6 +26,20 @@ def clients_of(organisation: Organisation) -> QuerySet[Client]:
 
 def client_in(organisation: Organisation, client_id: int) -> Client | None:
     return clients_of(organisation).filter(pk=client_id).first()
+
+
+def visible_clients(membership: Membership) -> QuerySet[Client]:
+    """The clients a person may see and spend for: all of the organisation's, or the one
+    client a member is tied to (clients.roles). Every page that takes a client goes through
+    here, so another client's id is a 404 for a tied member (X5)."""
+    clients = clients_of(membership.organisation)
+    if membership.client_id is not None:
+        clients = clients.filter(pk=membership.client_id)
+    return clients
+
+
+def visible_client(membership: Membership, client_id: int) -> Client | None:
+    return visible_clients(membership).filter(pk=client_id).first()
 
 
 def members_of(organisation: Organisation) -> QuerySet[Membership]:

@@ -1,12 +1,8 @@
-from django.urls import path
+"""The clients app's organisation pages (under /o/<slug>/, in the `org` namespace)."""
 
-from clients import views
-
-app_name = "org"
+from clients.views import clients, members
 
 urlpatterns = [
-    path("", views.organisation_home, name="home"),
-    path("clients/", views.client_list, name="clients"),
-    path("clients/<int:client_id>/", views.client_detail, name="client"),
-    path("members/", views.member_list, name="members"),
+    *clients.urlpatterns,
+    *members.urlpatterns,
 ]

@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import clients.urls
+import credits.urls
 from clients import views as client_views
+
+# Every page of an organisation, whichever app owns it, lives under /o/<slug>/ in one
+# namespace (`org:`), and is reached through clients.access.organisation_page (X5).
+organisation_pages = ([*credits.urls.urlpatterns, *clients.urls.urlpatterns], "org")
 
 urlpatterns = [
     path("", client_views.home, name="home"),
@@ -10,5 +16,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("o/<slug:slug>/", include("clients.urls")),
+    path("o/<slug:slug>/", include(organisation_pages)),
 ]

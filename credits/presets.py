@@ -51,6 +51,7 @@ class ActionSpec:
     table_params: tuple[str, ...] = ()
     prices: tuple[tuple[tuple[tuple[str, str], ...], int], ...] = ()
     description: str = ""
+    extra_params: tuple[str, ...] = ()
 
 
 def _free(code: str, name: str, category: str = "Free") -> ActionSpec:
@@ -130,7 +131,15 @@ RATE_CARDS: dict[str, tuple[ActionSpec, ...]] = {
     ),
     # G2, G6: one learner in one game costs 6 credits, consumed at enrolment.
     "serious_game": (
-        ActionSpec("enrolment", "Learner enrolled in a game", "Games", "per_unit", 6, "learners"),
+        ActionSpec(
+            "enrolment",
+            "Learner enrolled in a game",
+            "Games",
+            "per_unit",
+            6,
+            "learners",
+            extra_params=("game",),
+        ),
         _free("campus_visit", "Campus visit", "Campus"),
     ),
 }

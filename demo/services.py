@@ -42,8 +42,8 @@ SEED_ORGANISATIONS = (
         time_zone="Europe/Paris",
         language="fr",
         clients=(
-            ("Sales team", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
-            ("Marketing team", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
+            ("Sales team", ClientKind.TEAM, AccessMode.CAMPUS),
+            ("Marketing team", ClientKind.TEAM, AccessMode.CAMPUS),
         ),
     ),
     DemoOrganisation(
@@ -89,8 +89,8 @@ SEED_ORGANISATIONS = (
         time_zone="Europe/London",
         language="en",
         clients=(
-            ("Front desk", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
-            ("Field sales", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
+            ("Front desk", ClientKind.DEPARTMENT, AccessMode.CAMPUS),
+            ("Field sales", ClientKind.DEPARTMENT, AccessMode.CAMPUS),
         ),
     ),
     DemoOrganisation(

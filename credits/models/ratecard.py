@@ -48,6 +48,14 @@ class BillableAction(models.Model):
         blank=True,
         help_text=_('Table: the parameters the price depends on, e.g. ["service", "complexity"].'),
     )
+    extra_params = models.JSONField(
+        _("other parameters"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Free-text parameters asked with each use and kept with it, not priced, e.g. ["game"].'
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -73,10 +81,10 @@ class BillableAction(models.Model):
             raise ValidationError(
                 {"table_params": _("A table rule needs the parameters its prices depend on.")}
             )
-        if not isinstance(self.table_params, list) or not all(
-            isinstance(name, str) for name in self.table_params
-        ):
-            raise ValidationError({"table_params": _("A list of parameter names.")})
+        for field in ("table_params", "extra_params"):
+            names = getattr(self, field)
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise ValidationError({field: _("A list of parameter names.")})
 
 
 class ActionPrice(models.Model):

@@ -62,6 +62,7 @@ def install_rate_card(*, organisation: Organisation, preset: str) -> list[Billab
                 "credits": spec.credits,
                 "unit_param": spec.unit_param,
                 "table_params": list(spec.table_params),
+                "extra_params": list(spec.extra_params),
                 "description": spec.description,
             },
         )

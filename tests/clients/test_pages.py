@@ -40,7 +40,7 @@ def test_creating_a_client_with_a_duplicate_name_says_so_and_creates_nothing(
     organisation = make_organisation("alpha", name="Alpha Data")
     client.login(username="alpha-owner", password="a-long-test-password")
     response = client.post(
-        "/o/alpha/clients/",
+        "/o/alpha/clients/new/",
         {"name": "Alpha Data", "kind": ClientKind.LIST, "access_mode": "campus"},
     )
     assert response.status_code == 200

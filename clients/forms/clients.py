@@ -1,9 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clients.models import AccessMode, ClientKind
-
-CREATABLE_KINDS = [(value, label) for value, label in ClientKind.choices if value != "own"]
+from clients.models import CREATABLE_KINDS, AccessMode
 
 
 class ClientForm(forms.Form):

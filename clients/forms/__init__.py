@@ -1,0 +1,1 @@
+"""Forms of the clients pages, one module per subject (clients, members)."""
