@@ -24,6 +24,8 @@ from credits.models import (
     Lot,
     Quote,
     SmsRate,
+    UsageDay,
+    UsageRollup,
 )
 
 
@@ -420,3 +422,19 @@ class QuoteAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["allowed", "reason", "organisation"]
     search_fields = ["client__name", "action__code"]
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(ReadOnlyAdmin):
+    """How far each organisation's usage is rolled up (written by the hourly job only)."""
+
+    list_display = ["organisation", "rolled_until", "time_zone"]
+    search_fields = ["organisation__name", "organisation__slug"]
+
+
+@admin.register(UsageDay)
+class UsageDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "organisation", "client", "action_code", "uses", "credits"]
+    list_filter = ["organisation"]
+    date_hierarchy = "day"
+    list_select_related = ["organisation", "client"]

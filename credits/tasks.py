@@ -32,6 +32,14 @@ def reset_monthly() -> int:
     return services.reset_monthly(now=timezone.now())
 
 
+@shared_task(name="credits.roll_up_usage")
+def roll_up_usage() -> dict[str, int]:
+    """Closed days of consumptions into the usage roll-up. Safe to run twice or at once, or
+    to kill: each batch of organisations moves its marks with its rows, in one transaction."""
+    run = services.roll_up_usage(now=timezone.now())
+    return {"organisations": run.organisations, "rows": run.rows}
+
+
 @shared_task(name="credits.ledger_check")
 def ledger_check() -> list[str]:
     """Alert (log at error level) on drift; never corrects."""

@@ -288,3 +288,4 @@ def make_history(organisation: Organisation, preset: str, *, now: datetime) -> N
     services.expire_due(now=now)
     services.reset_monthly(now=now)
     billing.mark_overdue(now=now)
+    services.roll_up_usage(now=now)  # usage reports read closed days from the roll-up

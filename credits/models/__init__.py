@@ -18,6 +18,7 @@ from credits.models.ledger import (
     Preset,
 )
 from credits.models.ratecard import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
+from credits.models.usage import UsageDay, UsageRollup
 
 __all__ = [
     "ActionPrice",
@@ -40,4 +41,6 @@ __all__ = [
     "Quote",
     "RuleKind",
     "SmsRate",
+    "UsageDay",
+    "UsageRollup",
 ]

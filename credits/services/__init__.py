@@ -38,6 +38,7 @@ from credits.services.ratecard import (
     save_sms_rate,
 )
 from credits.services.spending import capture, debit, hold, release
+from credits.services.usage import UsageRollupRun, roll_up_usage
 
 __all__ = [
     "DEFAULT",
@@ -48,6 +49,7 @@ __all__ = [
     "QuoteExpired",
     "QuoteMismatch",
     "QuoteUsed",
+    "UsageRollupRun",
     "adjust",
     "apply_preset",
     "assign",
@@ -69,6 +71,7 @@ __all__ = [
     "release",
     "reset_monthly",
     "revoke_lot",
+    "roll_up_usage",
     "save_action",
     "save_action_price",
     "save_sms_rate",

@@ -1,0 +1,251 @@
+"""Usage by action, client and month over a period, from the daily roll-up and a live tail
+(S6, M4, C1).
+
+Days before an organisation's roll-up mark are read from `UsageDay` (a few rows per day);
+consumptions from the mark on are grouped live from `Consumption` through its (organisation,
+created_at) index. The mark is a local midnight, so the two never overlap and never leave a
+gap: a report is exact whether the roll-up job ran a minute ago, yesterday or never. The mark
+is read first: if the job moves it meanwhile, the days it adds lie after the mark already read
+and are counted once, live.
+
+Months and days are those of the organisation's time zone. Every function here returns a
+handful of grouped rows (clients × actions × months at most), never one row per consumption.
+"""
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from clients.models import Client, Organisation
+from credits.models import BillableAction, Consumption, RuleKind, UsageDay, UsageRollup
+
+
+def local_midnight(day: date, time_zone: str) -> datetime:
+    """The instant the day starts in the time zone (what `TruncDate(tzinfo=…)` counts from)."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(time_zone))
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days, `first` to `last` inclusive (what the date fields of the page say)."""
+
+    first: date
+    last: date
+
+    def months(self) -> Iterator[date]:
+        month = self.first.replace(day=1)
+        while month <= self.last:
+            yield month
+            month = next_month(month)
+
+    @property
+    def query(self) -> str:
+        """The period as a page's query string, for links that keep it."""
+        return urlencode({"date_from": self.first.isoformat(), "date_to": self.last.isoformat()})
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    code: str
+    name: str  # the rate card's name; the code when the action left the rate card
+    free: bool
+    uses: int
+    credits: int
+
+
+@dataclass(frozen=True)
+class ClientLine:
+    client_id: int
+    name: str
+    is_active: bool
+    uses: int
+    credits: int
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    month: date  # the first of the month
+    first: date  # the month's days inside the period (a period may start or end mid-month)
+    last: date
+    uses: int
+    credits: int
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    period: Period
+    client: Client | None  # the one client it is about, or None: the whole organisation
+    by_action: list[ActionLine]
+    by_client: list[ClientLine]
+    by_month: list[MonthLine]  # every month of the period, those without use at 0
+    uses: int
+    credits: int
+
+
+# (client id, action code, first of the month) -> [uses, credits]
+Cells = dict[tuple[int, str, date], list[int]]
+
+
+def rolled_until(organisation: Organisation) -> datetime | None:
+    """The organisation's roll-up mark, or None when its days are not usable: never rolled
+    up, or rolled up in another time zone's days (the zone changed since; the next run
+    rebuilds them)."""
+    row = (
+        UsageRollup.objects.filter(organisation=organisation)
+        .values_list("rolled_until", "time_zone")
+        .first()
+    )
+    if row is None or row[1] != organisation.time_zone:
+        return None
+    return row[0]
+
+
+def _add(cells: Cells, rows) -> None:
+    for client_id, action_code, month, uses, credits in rows:
+        if isinstance(month, datetime):
+            month = month.date()  # a local midnight, truncated in the organisation's zone
+        cell = cells[(client_id, action_code, month)]
+        cell[0] += uses
+        cell[1] += credits
+
+
+def _cells(organisation: Organisation, period: Period, client: Client | None) -> Cells:
+    """Uses and credits by client, action and month: rolled-up days, then the live tail."""
+    zone = organisation.time_zone
+    start = local_midnight(period.first, zone)
+    stop = local_midnight(period.last + timedelta(days=1), zone)
+    scope = Q(organisation=organisation)
+    if client is not None:
+        scope &= Q(client=client)
+    cells: Cells = defaultdict(lambda: [0, 0])
+    live_from = start
+    mark = rolled_until(organisation)
+    if mark is not None and mark > start:
+        rolled_days = min(mark.astimezone(ZoneInfo(zone)).date(), period.last + timedelta(days=1))
+        days = (
+            UsageDay.objects.filter(scope, day__gte=period.first, day__lt=rolled_days)
+            .annotate(month=TruncMonth("day"))
+            .order_by()
+            .values_list("client_id", "action_code", "month")
+            .annotate(all_uses=Sum("uses"), all_credits=Sum("credits"))
+        )
+        _add(cells, days)
+        live_from = max(start, mark)
+    if live_from < stop:
+        live = (
+            Consumption.objects.filter(scope, created_at__gte=live_from, created_at__lt=stop)
+            .annotate(month=TruncMonth("created_at", tzinfo=ZoneInfo(zone)))
+            .order_by()
+            .values_list("client_id", "action_code", "month")
+            .annotate(all_uses=Count("pk"), all_credits=Sum("credits"))
+        )
+        _add(cells, live)
+    return cells
+
+
+def _totals(cells: Cells, key_of) -> dict[object, list[int]]:
+    totals: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+    for key, (uses, credits) in cells.items():
+        total = totals[key_of(key)]
+        total[0] += uses
+        total[1] += credits
+    return totals
+
+
+def usage_report(
+    organisation: Organisation, period: Period, *, client: Client | None = None
+) -> UsageReport:
+    """The organisation's usage over the period, or one client's (a member tied to a client
+    is only ever given its own). Actions and clients with use come by credits spent, then by
+    uses (free actions count with 0 credits, C1); months come in order, all of them."""
+    cells = _cells(organisation, period, client)
+    by_action = _totals(cells, lambda key: key[1])
+    by_client = _totals(cells, lambda key: key[0])
+    by_month = _totals(cells, lambda key: key[2])
+
+    actions = {
+        code: (name, rule == RuleKind.FREE)
+        for code, name, rule in BillableAction.objects.filter(
+            organisation=organisation, code__in=list(by_action)
+        ).values_list("code", "name", "rule")
+    }
+    action_lines = [
+        ActionLine(code, *actions.get(code, (code, False)), uses, credits)
+        for code, (uses, credits) in by_action.items()
+    ]
+    action_lines.sort(key=lambda line: (-line.credits, -line.uses, line.name.casefold()))
+
+    names = {
+        pk: (name, is_active)
+        for pk, name, is_active in Client.objects.filter(
+            organisation=organisation, pk__in=list(by_client)
+        ).values_list("pk", "name", "is_active")
+    }
+    client_lines = [
+        ClientLine(pk, *names.get(pk, (str(pk), False)), uses, credits)
+        for pk, (uses, credits) in by_client.items()
+    ]
+    client_lines.sort(key=lambda line: (-line.credits, -line.uses, line.name.casefold()))
+
+    month_lines = []
+    for month in period.months():
+        uses, credits = by_month.get(month, (0, 0))
+        first = max(month, period.first)
+        last = min(month_end(month), period.last)
+        month_lines.append(MonthLine(month, first, last, uses, credits))
+
+    return UsageReport(
+        period=period,
+        client=client,
+        by_action=action_lines,
+        by_client=client_lines,
+        by_month=month_lines,
+        uses=sum(line.uses for line in month_lines),
+        credits=sum(line.credits for line in month_lines),
+    )
+
+
+def spent_between(organisation: Organisation, start: datetime, end: datetime) -> int:
+    """Credits spent from `start` (included) to `end` (excluded), e.g. the last 30 days' pace
+    for the home page's forecast: whole local days before the roll-up mark from `UsageDay`,
+    the ragged ends and everything after the mark live. Three small queries at most."""
+    if end <= start:
+        return 0
+    zone = ZoneInfo(organisation.time_zone)
+    local_start = start.astimezone(zone)
+    first_day = local_start.date()
+    if local_start != local_midnight(first_day, organisation.time_zone):
+        first_day += timedelta(days=1)  # the first whole day starts at the next midnight
+    end_day = end.astimezone(zone).date()  # whole days end at this day's midnight
+    mark = rolled_until(organisation)
+    if mark is not None:
+        end_day = min(end_day, mark.astimezone(zone).date())
+    scope = Consumption.objects.filter(organisation=organisation)
+    if mark is None or first_day >= end_day:
+        live = scope.filter(created_at__gte=start, created_at__lt=end)
+        return live.aggregate(total=Coalesce(Sum("credits"), 0))["total"]
+    rolled = UsageDay.objects.filter(
+        organisation=organisation, day__gte=first_day, day__lt=end_day
+    ).aggregate(total=Coalesce(Sum("credits"), 0))["total"]
+    head_end = local_midnight(first_day, organisation.time_zone)
+    tail_start = local_midnight(end_day, organisation.time_zone)
+    live = scope.filter(
+        Q(created_at__gte=start, created_at__lt=head_end)
+        | Q(created_at__gte=tail_start, created_at__lt=end)
+    ).aggregate(total=Coalesce(Sum("credits"), 0))["total"]
+    return rolled + live
