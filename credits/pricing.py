@@ -95,6 +95,9 @@ def sms_price(organisation_id: int, text: str, recipients: list) -> Price:
             "segments": length.segments,
             "recipients": len(recipients),
             "countries": dict(sorted(countries.items())),
+            # The rate each country was priced at, so a recap or a consumption read later
+            # still shows the computation that was charged, whatever the rates became.
+            "rates": {country: rates[country].credits_per_segment for country in sorted(countries)},
         },
     )
 

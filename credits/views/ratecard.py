@@ -1,20 +1,64 @@
 """The rate card and the what-will-it-cost calculator (C1, M1, S1, D2)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import path
+from django.utils import timezone
 
 from clients.access import organisation_page
 from clients.roles import Permission
+from credits import services
+from credits.forms.spend import RateSearchForm, SpendForm
+from credits.pricing import PricingError
+from credits.selectors import ratecard
 
 
 @organisation_page(Permission.VIEW)
 def rates(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("rates: not built yet")  # replaced by the page's own work
+    """Searchable on the server; with htmx the list is replaced as the person types."""
+    search = RateSearchForm(request.GET or None)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    context = {
+        "search": search,
+        "query": query,
+        "categories": ratecard.rate_card(request.organisation, query=query),
+    }
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "credits/rates/_list.html" if fragment else "credits/rates/index.html"
+    return render(request, template, context)
 
 
 @organisation_page(Permission.SPEND)
 def rate(request: HttpRequest, code: str) -> HttpResponse:
-    return HttpResponse("rate: not built yet")  # replaced by the page's own work
+    """One action's rule and a calculator: a POST asks for a quote (stored, so the person can
+    go on to its recap and confirm at exactly that price)."""
+    card = ratecard.action_card(request.organisation, code)
+    if card is None:
+        raise Http404("No such action.")
+    form, recap = None, None
+    if not card.free:
+        form = SpendForm(
+            request.POST if request.method == "POST" else None,
+            membership=request.membership,
+            action=card.action,
+        )
+        if request.method == "POST" and form.is_valid():
+            now = timezone.now()
+            try:
+                quote = services.quote(
+                    client=form.cleaned_data["client"],
+                    action=card.action,
+                    params=form.params(),
+                    actor=request.user,
+                    now=now,
+                )
+            except PricingError as error:
+                form.add_error(None, str(error))
+            else:
+                recap = ratecard.recap_of(quote, now=now)
+    return render(
+        request, "credits/rates/detail.html", {"card": card, "form": form, "recap": recap}
+    )
 
 
 urlpatterns = [

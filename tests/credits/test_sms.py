@@ -64,6 +64,7 @@ def test_a_mixed_country_campaign_counts_each_recipient_at_its_countrys_rate_s1(
         "segments": 2,
         "recipients": 5,
         "countries": {"CH": 1, "DE": 1, "FR": 3},
+        "rates": {"CH": 3, "DE": 2, "FR": 1},
     }
 
 
