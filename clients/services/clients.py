@@ -1,11 +1,50 @@
 """Clients: the units of an organisation that spend its credits (G1, G7)."""
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from clients.exceptions import OwnClientError
 from clients.models import AccessMode, Client, ClientKind, Organisation
 from credits import services as credit_services
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError(
+        {"name": _("The name “%(name)s” is already used in this organisation.") % {"name": name}},
+        code="unique",
+    )
+
+
+def _check_name_free(client: Client) -> None:
+    """Said in the organisation's own words rather than Django's "Client with this
+    Organisation and Name already exists", which names lists and sub-accounts wrongly."""
+    others = Client.objects.filter(organisation_id=client.organisation_id, name=client.name)
+    if client.pk is not None:
+        others = others.exclude(pk=client.pk)
+    if others.exists():
+        raise _name_taken(client.name)
+
+
+def _save(client: Client) -> None:
+    """Two requests creating (or renaming to) the same name at once both pass the check
+    above; the database's unique constraint refuses the second, which gets the same message
+    instead of a 500. The savepoint keeps the caller's transaction usable."""
+    _check_name_free(client)
+    # The constraints are the database's to enforce (below); checking them here too would
+    # answer a race with Django's wording.
+    client.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            client.save()
+    except IntegrityError as error:
+        if (
+            Client.objects.filter(organisation_id=client.organisation_id, name=client.name)
+            .exclude(pk=client.pk)
+            .exists()
+        ):
+            raise _name_taken(client.name) from error
+        raise
 
 
 @transaction.atomic
@@ -16,27 +55,54 @@ def create_client(
     kind: str = "",
     access_mode: str = AccessMode.CAMPUS,
 ) -> Client:
-    """A new client of the organisation's own kind unless another is named."""
+    """A new client of the organisation's own kind unless another is named. A duplicate name
+    raises a ValidationError on `name`."""
     kind = kind or organisation.client_kind
     if kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))
     client = Client(organisation=organisation, name=name, kind=kind, access_mode=access_mode)
-    client.full_clean()
-    client.save()
+    _save(client)
     credit_services.open_client_account(client=client)
     return client
 
 
 @transaction.atomic
 def update_client(*, client: Client, **changes: object) -> Client:
-    """Rename, switch Campus/SCORM (G7) or (de)activate; the own client stays own and active."""
+    """Rename, switch Campus/SCORM (G7) or (de)activate; the own client stays own and active,
+    because it is where the organisation's own spending goes (G1). An inactive client keeps
+    its credits and history but cannot spend (the ledger refuses)."""
+    before = {name: getattr(client, name, None) for name in changes}
+    try:
+        return _update(client, changes)
+    except Exception:
+        # The caller's object shows the client as stored, not the refused change.
+        for name, value in before.items():
+            setattr(client, name, value)
+        raise
+
+
+def _update(client: Client, changes: dict[str, object]) -> Client:
     was_own = client.kind == ClientKind.OWN
     for field, value in changes.items():
         setattr(client, field, value)
-    if was_own and (client.kind != ClientKind.OWN or not client.is_active):
+    if was_own and not client.is_active:
+        raise OwnClientError(
+            _(
+                "The organisation's own client cannot be deactivated: it is created with the "
+                "organisation and spends for it."
+            )
+        )
+    if was_own and client.kind != ClientKind.OWN:
         raise OwnClientError(_("The own client stays the organisation's own and active."))
     if not was_own and client.kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))
-    client.full_clean()
-    client.save()
+    _save(client)
     return client
+
+
+def set_client_active(*, client: Client, active: bool) -> Client:
+    """Deactivate or reactivate; asking for the state the client is already in changes
+    nothing, so a form submitted twice does not switch it back."""
+    if client.is_active == active:
+        return client
+    return update_client(client=client, is_active=active)

@@ -1,7 +1,7 @@
 import pytest
 
 from clients import services
-from clients.models import ClientKind, Role
+from clients.models import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -31,21 +31,6 @@ def test_a_member_of_several_organisations_chooses_on_a_switcher(
     page = response.content.decode()
     assert 'href="/o/alpha/"' in page
     assert 'href="/o/bravo/"' in page
-
-
-def test_creating_a_client_with_a_duplicate_name_says_so_and_creates_nothing(
-    client, make_organisation
-):
-    """X6: the form shows the error; the organisation still has its one client."""
-    organisation = make_organisation("alpha", name="Alpha Data")
-    client.login(username="alpha-owner", password="a-long-test-password")
-    response = client.post(
-        "/o/alpha/clients/new/",
-        {"name": "Alpha Data", "kind": ClientKind.LIST, "access_mode": "campus"},
-    )
-    assert response.status_code == 200
-    assert "Client with this Organisation and Name already exists." in response.content.decode()
-    assert organisation.clients.count() == 1
 
 
 def test_pages_are_translated_to_french(client, make_organisation):
