@@ -3,10 +3,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from clients import services
 from clients.exceptions import ClientsError
-from clients.models import Client, Membership, Organisation
+from clients.models import Client, Invitation, Membership, Organisation
+from clients.services import members as member_services
 from credits.models import Preset
 
 
@@ -29,8 +31,8 @@ class OrganisationAddForm(forms.ModelForm):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    fields = ["user", "role", "created_at"]
-    readonly_fields = ["user", "role", "created_at"]
+    fields = ["user", "role", "client", "created_at"]
+    readonly_fields = ["user", "role", "client", "created_at"]
     can_delete = False
     show_change_link = True
 
@@ -96,10 +98,11 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation", "role", "created_at"]
+    list_display = ["user", "organisation", "role", "client", "created_at"]
     list_filter = ["role", "organisation"]
+    list_select_related = ["user", "organisation", "client"]
     search_fields = ["user__username", "user__email", "organisation__name"]
-    autocomplete_fields = ["user", "organisation"]
+    autocomplete_fields = ["user", "organisation", "client"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["user", "organisation"] if obj else []
@@ -108,10 +111,14 @@ class MembershipAdmin(admin.ModelAdmin):
         try:
             if change:
                 stored = Membership.objects.get(pk=obj.pk)  # the form already changed `obj`
-                services.change_role(membership=stored, role=form.cleaned_data["role"])
+                member_services.change_member(
+                    membership=stored,
+                    role=form.cleaned_data["role"],
+                    client=form.cleaned_data.get("client"),
+                )
             else:
                 created = services.add_member(
-                    organisation=obj.organisation, user=obj.user, role=obj.role
+                    organisation=obj.organisation, user=obj.user, role=obj.role, client=obj.client
                 )
                 obj.pk = created.pk
         except ClientsError as error:
@@ -126,6 +133,60 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset:
             self.delete_model(request, membership)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are made by owners in the portal, where the link's host is
+    known. Staff may send one again or cancel it."""
+
+    list_display = [
+        "email",
+        "organisation",
+        "role",
+        "client",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "send_error",
+        "accepted_at",
+        "cancelled_at",
+    ]
+    list_filter = ["role", "organisation"]
+    list_select_related = ["organisation", "client"]
+    search_fields = ["email", "organisation__name", "organisation__slug"]
+    exclude = ["token_hash"]
+    actions = ["send_again", "cancel"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # cancel instead: who was invited, by whom and when stays
+
+    @admin.action(description="Send again (a new link, valid 7 more days)")
+    def send_again(self, request, queryset) -> None:
+        now = timezone.now()
+        for invitation in queryset.select_related("organisation", "client", "invited_by"):
+            try:
+                sent = member_services.send_invitation_again(invitation=invitation, now=now)
+            except ClientsError as error:
+                messages.error(request, f"{invitation.email}: {error}")
+            else:
+                level = messages.SUCCESS if sent.delivery == "sent" else messages.WARNING
+                messages.add_message(request, level, f"{sent.email}: {sent.delivery}")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset) -> None:
+        now = timezone.now()
+        for invitation in queryset:
+            try:
+                member_services.cancel_invitation(invitation=invitation, now=now)
+            except ClientsError as error:
+                messages.error(request, f"{invitation.email}: {error}")
 
 
 @admin.register(Client)

@@ -1,5 +1,6 @@
 """Who pays (organisations), who acts for them (memberships) and who spends (clients)."""
 
+import hashlib
 import zoneinfo
 
 from django.conf import settings
@@ -155,3 +156,104 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(models.Model):
+    """An owner's offer of a place in the organisation, sent by e-mail (D4).
+
+    The link carries a random token of which only a hash is stored, so a copy of the database
+    cannot be used to join. An invitation is open until it is accepted, cancelled or expired;
+    one open invitation per e-mail and organisation. Delivery is recorded after the mail server
+    answered: `sent_at` once it accepted the message, `send_error` when it refused or could
+    not be reached (a retry sends a fresh link)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail"))  # stored in lower case (clients.services.members)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    client = models.ForeignKey(
+        "Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        verbose_name=_("only for the client"),
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    # Scheme and host the invitation was made from: links sent again point to the same site.
+    link_base = models.CharField(_("link base"), max_length=200, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    send_attempts = models.PositiveIntegerField(_("send attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    send_error = models.TextField(_("sending error"), blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="invitation_one_open_per_email_and_organisation",
+            ),
+            models.CheckConstraint(
+                condition=Q(client__isnull=True) | Q(role="member"),
+                name="invitation_only_members_are_tied",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(cancelled_at__isnull=True),
+                name="invitation_not_both_accepted_and_cancelled",
+            ),
+        ]
+        indexes = [
+            # The sweep's question: open invitations whose mail has not gone out.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(
+                    sent_at__isnull=True, accepted_at__isnull=True, cancelled_at__isnull=True
+                ),
+                name="invitation_unsent_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.organisation}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        """What is stored of a link's token: enough to find the invitation, not to forge it."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor cancelled (it may still have expired: compare `expires_at`)."""
+        return self.accepted_at is None and self.cancelled_at is None
+
+    @property
+    def delivery(self) -> str:
+        """ "sent", "failed" or "pending" (never tried, or a try under way or lost)."""
+        if self.sent_at is not None:
+            return "sent"
+        return "failed" if self.send_error else "pending"

@@ -5,6 +5,7 @@ from django.urls import include, path
 import clients.urls
 import credits.urls
 from clients import views as client_views
+from clients.views import members as member_views
 
 # Every page of an organisation, whichever app owns it, lives under /o/<slug>/ in one
 # namespace (`org:`), and is reached through clients.access.organisation_page (X5).
@@ -15,6 +16,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # An invitation's link: its visitor is not a member yet, so it is outside /o/<slug>/.
+    path("invitations/<str:token>/", member_views.invitation_accept, name="invitation"),
     path("admin/", admin.site.urls),
     path("o/<slug:slug>/", include(organisation_pages)),
 ]
