@@ -3,10 +3,11 @@
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 
 from clients import selectors
 from clients.roles import Permission
@@ -28,9 +29,10 @@ def organisation_page(permission: str = Permission.VIEW) -> Callable[[View], Vie
         raise ValueError(f"unknown permission {permission!r}")
 
     def decorate(view: View) -> View:
-        @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: object, **kwargs: object):
+            if not request.user.is_authenticated:
+                return _to_login(request)
             membership = selectors.membership_in(request.user, slug)
             if membership is None:
                 raise Http404("No such organisation.")
@@ -50,3 +52,13 @@ def organisation_page(permission: str = Permission.VIEW) -> Callable[[View], Vie
         return wrapper
 
     return decorate
+
+
+def _to_login(request: HttpRequest) -> HttpResponse:
+    """A visitor whose session ended goes to the login page, and comes back afterwards. For
+    an htmx request (the home page's figures refreshing by themselves) the whole page goes
+    there, instead of the login form being swapped into a fragment of the page."""
+    if request.htmx:
+        back = request.htmx.current_url_abs_path or "/"
+        return HttpResponseClientRedirect(redirect_to_login(back).url)
+    return redirect_to_login(request.get_full_path())

@@ -141,14 +141,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Holds and lots past their expiry; every operation also applies expiry lazily.
     "credits-expire-due": {"task": "credits.expire_due", "schedule": 300.0},
-    # Monthly limits restart in each organisation's time zone, so check hourly.
+    # Holds of scheduled work that never ran give their credits back within a minute (S2).
     "credits-expire-holds": {"task": "credits.expire_holds", "schedule": 60.0},
+    # Monthly limits restart in each organisation's time zone, so check hourly.
     "credits-reset-monthly": {"task": "credits.reset_monthly", "schedule": 3600.0},
     "credits-ledger-check": {"task": "credits.ledger_check", "schedule": 86400.0},
+    # Usage reports read closed days from a roll-up; a day closes at each zone's midnight.
+    "credits-roll-up-usage": {"task": "credits.roll_up_usage", "schedule": 3600.0},
     # Renewals and their retries (dunning) are due at a time of day: check every 10 minutes.
     "billing-renew-subscriptions": {"task": "billing.renew_subscriptions", "schedule": 600.0},
     "billing-mark-overdue": {"task": "billing.mark_overdue", "schedule": 3600.0},
     "billing-sweep-invoices": {"task": "billing.sweep_invoices", "schedule": 900.0},
+    # Invitations whose e-mail failed or was never handed to the mail server are sent again.
+    "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
 }
 
 # Billing: the payment gateway, and the seller printed on every invoice.

@@ -64,6 +64,23 @@ def _celery_runs_inline():
 
 
 @pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    """Hashing a password the production way takes a quarter of a second by design; tests
+    create hundreds of people and log them in, and test no hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _files_in_a_temporary_folder(settings, tmp_path):
     """Invoice PDFs and other stored files go to the test's own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """LocaleMiddleware activates a request's language in the test's thread and leaves it
+    there: after a page in French, later tests would read the services' messages in French."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

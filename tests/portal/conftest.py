@@ -2,8 +2,9 @@
 
 `make_portal("alpha", preset="sms")` opens an organisation through the services with an owner,
 an admin, a member, a member tied to the first client, two clients of the preset's kind,
-1,000 purchased credits, and one quote and one consumption per client, all made now (pages
-read the clock). Every person's password is PASSWORD.
+1,000 purchased credits (100 assigned to each client where clients spend only what is
+assigned), and one quote and one consumption per client, all made now (pages read the
+clock). Every person's password is PASSWORD.
 """
 
 from dataclasses import dataclass, field
@@ -89,6 +90,11 @@ def make_portal(make_user):
         if preset in PAID_ACTION:
             code, params = PAID_ACTION[preset]
             for client in clients:
+                if not organisation.pool.clients_draw_from_pool:
+                    # Clients that spend only what is assigned to them (serious games, G3).
+                    credit_services.assign(
+                        organisation=organisation, client=client, credits=100, now=now
+                    )
                 portal.quotes.append(
                     credit_services.quote(client=client, action=code, params=params, now=now)
                 )

@@ -43,6 +43,28 @@ def _membership_id(portal: Portal, index: int) -> int:
     return Membership.objects.get(organisation=portal.organisation, user=portal.member).pk
 
 
+def _invitation_id(portal: Portal, index: int) -> int:
+    """The portal's one invitation, recorded (not sent) the first time it is asked for."""
+    from django.utils import timezone
+
+    from clients.models import Invitation
+    from clients.services.members import record_invitation
+
+    existing = Invitation.objects.filter(organisation=portal.organisation).first()
+    if existing is not None:
+        return existing.pk
+    invitation, _token = record_invitation(
+        organisation=portal.organisation,
+        email=f"invited@{portal.organisation.slug}.example",
+        role=Role.MEMBER,
+        client=None,
+        invited_by=portal.owner,
+        link_base="http://testserver",
+        now=timezone.now(),
+    )
+    return invitation.pk
+
+
 # How to find, in a portal, an id of each kind a route takes. `index` picks which client's
 # (0 is the client the tied member may see, 1 one it may not).
 ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
@@ -52,6 +74,7 @@ ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
     "quote_id": lambda portal, index: portal.quotes[index].pk,
     "consumption_id": lambda portal, index: portal.consumptions[index].pk,
     "membership_id": _membership_id,
+    "invitation_id": _invitation_id,
 }
 # Ids that name one client's things: a member tied to another client must not reach them.
 CLIENT_BOUND = {"client_id", "quote_id", "consumption_id"}
@@ -182,3 +205,16 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, alpha_and_bravo)
         assert response["Location"] == f"/login/?next={url}", route
     response = client.get("/")
     assert (response.status_code, response["Location"]) == (302, "/login/?next=/")
+
+
+def test_a_refresh_after_the_session_ended_sends_the_whole_page_to_log_in(client, alpha_and_bravo):
+    """The home page's figures refresh by htmx: once the session has ended, the browser is
+    told to open the login page (and come back), not to paste the login form into the page."""
+    _alpha, bravo = alpha_and_bravo
+    response = client.get(
+        "/o/bravo/figures/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/o/bravo/"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/o/bravo/"
+    assert response.content == b""
