@@ -19,6 +19,7 @@ from billing.models import Package, Plan
 from clients.models import Client, ClientKind, Organisation
 from credits import services
 from credits.exceptions import CreditsError
+from credits.models import LotSource
 
 HISTORY_MONTHS = 6
 REMINDER = "Reminder: your appointment is tomorrow at 10:00. Reply STOP to opt out."
@@ -109,6 +110,19 @@ def _data_provider(story: Story) -> None:
     rng = story.rng
     for month in story.months():
         story.buy(month, credits=3000)
+    # A welcome offer that lapses within the reminder lead time: the home page warns (B4).
+    offered = story.now - timedelta(days=3)
+    story.at(
+        offered,
+        lambda: services.grant(
+            organisation=story.organisation,
+            credits=2000,
+            source=LotSource.PROMOTION,
+            expires_at=story.now + timedelta(days=25),
+            reference="Welcome offer",
+            now=offered,
+        ),
+    )
     for day in story.working_days():
         hour = day.replace(hour=9 + rng.randrange(8))
         for action in rng.sample(["search", "company_view", "favourite", "alert"], 2):
@@ -168,6 +182,19 @@ def _sms(story: Story) -> None:
         ),
     )
     story.buy(story.start + relativedelta(months=3), package=package)
+    budget = story.now - timedelta(days=10)
+    story.at(
+        budget,
+        lambda: services.assign(
+            organisation=org,
+            client=reminders,
+            credits=2000,
+            now=budget,
+            reference="Q4 reminders",
+            comment="Appointment reminders until the end of the year",
+            actor=story.owner,
+        ),
+    )
     for day in story.working_days():
         hour = day.replace(hour=10)
         recipients = ["IT"] * rng.randrange(30, 150) + ["FR"] * rng.randrange(0, 10)

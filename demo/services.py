@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import AccessMode, ClientKind, Organisation, Role
+from credits import services as credit_services
 from demo.catalogue import install_catalogue, set_up_billing
 from demo.history import make_history
 
 DEMO_PASSWORD = "demo-credits-2026"
+DEMO_SITE = "http://127.0.0.1:8000"  # where `make demo` serves, for invitation links
 STAFF_USERNAME = "staff"
 
 
@@ -28,6 +30,9 @@ class DemoOrganisation:
     price_list: str | None  # the organisation's own list (demo/catalogue.py); None: the default
     enterprise_terms: bool
     clients: tuple[tuple[str, str, str], ...]  # (name, kind, access mode)
+    member_only_for: str | None = None  # the client its member is tied to, by name
+    low_balance_threshold: int = 0
+    invitation: tuple[str, str, str | None] | None = None  # e-mail, role, client name
 
 
 SEED_ORGANISATIONS = (
@@ -61,6 +66,7 @@ SEED_ORGANISATIONS = (
             ("Marketing EMEA", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
             ("Customer support", ClientKind.SUB_ACCOUNT, AccessMode.CAMPUS),
         ),
+        member_only_for="Legal department",  # a sub-account's own user (D4)
     ),
     DemoOrganisation(
         slug="smsplatform",
@@ -77,6 +83,7 @@ SEED_ORGANISATIONS = (
             ("VIP customers", ClientKind.LIST, AccessMode.CAMPUS),
             ("Appointment reminders", ClientKind.LIST, AccessMode.CAMPUS),
         ),
+        invitation=("marketing@smsplatform.example", Role.ADMIN, None),
     ),
     DemoOrganisation(
         slug="clientmanager",
@@ -108,6 +115,8 @@ SEED_ORGANISATIONS = (
             ("Globex Academy", ClientKind.CUSTOMER, AccessMode.SCORM),
             ("Initech HR", ClientKind.CUSTOMER, AccessMode.CAMPUS),
         ),
+        low_balance_threshold=4000,
+        invitation=("trainer@globex.example", Role.MEMBER, "Globex Academy"),
     ),
 )
 
@@ -123,9 +132,10 @@ def demo_logins() -> list[Login]:
     logins = [Login(STAFF_USERNAME, DEMO_PASSWORD, "staff superuser, Django admin at /admin/")]
     for seed in SEED_ORGANISATIONS:
         for role in Role:
-            logins.append(
-                Login(f"{seed.slug}-{role.value}", DEMO_PASSWORD, f"{role.label} of {seed.name}")
-            )
+            what = f"{role.label} of {seed.name}"
+            if role == Role.MEMBER and seed.member_only_for:
+                what += f", only for {seed.member_only_for}"
+            logins.append(Login(f"{seed.slug}-{role.value}", DEMO_PASSWORD, what))
     return logins
 
 
@@ -148,13 +158,19 @@ def _user(username: str, *, first_name: str = "", last_name: str = "", staff: bo
     return user
 
 
-@transaction.atomic
 def load_demo(*, now: datetime | None = None) -> list[Organisation]:
-    """Create the five seed organisations with their people and clients; runs once per
-    database (a second call changes nothing and returns the existing organisations)."""
+    """Create the five seed organisations with their people, clients and history; runs once
+    per database (a second call changes nothing and returns the existing organisations)."""
     now = now or timezone.now()
     if demo_is_loaded():
         return list(Organisation.objects.filter(slug__in=[s.slug for s in SEED_ORGANISATIONS]))
+    organisations = _load(now)
+    _invite(now)  # e-mails go out after the commit, as the portal sends them
+    return organisations
+
+
+@transaction.atomic
+def _load(now: datetime) -> list[Organisation]:
     _user(STAFF_USERNAME, first_name="Back", last_name="Office", staff=True)
     price_lists = install_catalogue()
     organisations = []
@@ -169,12 +185,25 @@ def load_demo(*, now: datetime | None = None) -> list[Organisation]:
             language=seed.language,
             preset=seed.preset,
         )
+        clients = {
+            name: client_services.create_client(
+                organisation=organisation, name=name, kind=kind, access_mode=access_mode
+            )
+            for name, kind, access_mode in seed.clients
+        }
         for role in (Role.ADMIN, Role.MEMBER):
             person = _user(f"{seed.slug}-{role.value}", first_name=role.label, last_name=seed.name)
-            client_services.add_member(organisation=organisation, user=person, role=role)
-        for name, kind, access_mode in seed.clients:
-            client_services.create_client(
-                organisation=organisation, name=name, kind=kind, access_mode=access_mode
+            tied = (
+                clients[seed.member_only_for]
+                if role == Role.MEMBER and seed.member_only_for
+                else None
+            )
+            client_services.add_member(
+                organisation=organisation, user=person, role=role, client=tied
+            )
+        if seed.low_balance_threshold:
+            credit_services.update_policy(
+                organisation=organisation, low_balance_threshold=seed.low_balance_threshold
             )
         set_up_billing(
             organisation,
@@ -185,3 +214,21 @@ def load_demo(*, now: datetime | None = None) -> list[Organisation]:
         make_history(organisation, seed.preset, now=now)
         organisations.append(organisation)
     return organisations
+
+
+def _invite(now: datetime) -> None:
+    """One invitation waiting to be accepted in the organisations that have one."""
+    for seed in SEED_ORGANISATIONS:
+        if seed.invitation is None:
+            continue
+        organisation = Organisation.objects.get(slug=seed.slug)
+        email, role, client_name = seed.invitation
+        client_services.invite_member(
+            organisation=organisation,
+            email=email,
+            role=role,
+            client=organisation.clients.get(name=client_name) if client_name else None,
+            invited_by=organisation.memberships.get(role=Role.OWNER).user,
+            link_base=DEMO_SITE,
+            now=now,
+        )

@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.db.models import Count, Min
 
 from billing.models import Invoice, Subscription
-from clients.models import Organisation
+from clients.models import Invitation, Membership, Organisation
 from credits.audit import ledger_drift
-from credits.models import Consumption, CreditPool, LedgerEntry
+from credits.models import ClientAccount, Consumption, CreditPool, LedgerEntry, Lot
 from demo import services as demo
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +75,29 @@ def test_loading_the_demo_twice_changes_nothing(capsys):
     assert "Demo already loaded: 5 organisations." in capsys.readouterr().out
     assert LedgerEntry.objects.count() == entries
     assert Organisation.objects.count() == 5
+
+
+def test_the_demo_gives_every_home_page_something_to_say(client, settings):
+    """B4, D4, G4: a promotion that lapses within the reminder time (Corporama), a plan
+    allowance ending its cycle (ClientManager), a low balance (serious games), a list with
+    assigned credits (S5), a member who sees only one sub-account, and invitations waiting."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    demo.load_demo(now=NOW)
+    lots = Lot.objects.filter(live=True, expires_at__lt=NOW + relativedelta(days=30))
+    assert sorted(lots.values_list("organisation__slug", "source")) == [
+        ("clientmanager", "plan_allowance"),
+        ("corporama", "promotion"),
+    ]
+    pool = CreditPool.objects.get(organisation__slug="seriousgames")
+    assert pool.balance < pool.low_balance_threshold == 4000
+    assert ClientAccount.objects.get(client__name="Appointment reminders").assigned_remaining > 0
+    tied = Membership.objects.get(user__username="deepetch-member")
+    assert tied.client.name == "Legal department"
+    assert sorted(Invitation.objects.values_list("organisation__slug", "role")) == [
+        ("seriousgames", "member"),
+        ("smsplatform", "admin"),
+    ]
+    assert Invitation.objects.filter(sent_at__isnull=True).count() == 0
+    client.login(username="deepetch-member", password=demo.DEMO_PASSWORD)
+    page = client.get("/o/deepetch/").content.decode()
+    assert "Legal department" in page
