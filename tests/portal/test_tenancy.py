@@ -210,7 +210,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, alpha_and_bravo)
 def test_a_refresh_after_the_session_ended_sends_the_whole_page_to_log_in(client, alpha_and_bravo):
     """The home page's figures refresh by htmx: once the session has ended, the browser is
     told to open the login page (and come back), not to paste the login form into the page."""
-    _alpha, bravo = alpha_and_bravo
+    _alpha, _bravo = alpha_and_bravo
     response = client.get(
         "/o/bravo/figures/",
         headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/o/bravo/"},
