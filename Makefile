@@ -26,7 +26,9 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
-	$(DEMO_ENV) DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# DEBUG off, as a customer sees it: the styled 403/404/500 pages, static files from
+	@# WhiteNoise. Run with DEBUG=true for Django's error pages while developing.
+	$(DEMO_ENV) DEBUG=$${DEBUG:-false} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	scripts/with-test-services $(BIN)/pytest
