@@ -99,7 +99,7 @@ class _Columns:
         count = ngettext("%(count)d operation", "%(count)d operations", totals.operations)
         moved = gettext("Credits in: %(in)d, credits out: %(out)d")
         return [
-            gettext("Total"),
+            pgettext("sum of a column", "Total"),
             count % {"count": totals.operations},
             "",
             "",
