@@ -110,7 +110,10 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _("%(person)s is now %(role)s.")
-                % {"person": membership.user.get_username(), "role": membership.get_role_display()},
+                % {
+                    "person": membership.user.get_username(),
+                    "role": membership.get_role_display().lower(),
+                },
             )
             return _to_members(request)
     return render(

@@ -27,9 +27,9 @@ from credits.models import (
     LimitKind,
 )
 from credits.periods import month_start
+from credits.selectors.activity import compact_params
 
 LATEST_CONSUMPTIONS = 20
-PARAMS_SUMMARY_LENGTH = 120
 
 
 @dataclass(frozen=True)
@@ -264,22 +264,5 @@ def client_credits(client: Client, *, now: datetime) -> ClientCredits:
         held_from_assigned=held["from_assigned"],
         held_from_pool=held["from_pool"],
         assignments=list(assignments.select_related("actor").order_by("-created_at", "-pk")),
-        latest=[ConsumptionLine(c, params_summary(c.params)) for c in latest],
+        latest=[ConsumptionLine(c, compact_params(c.params)) for c in latest],
     )
-
-
-def _value_text(value: object) -> str:
-    if isinstance(value, dict):
-        return " ".join(f"{key} {_value_text(item)}" for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return " ".join(_value_text(item) for item in value)
-    return str(value)
-
-
-def params_summary(params: object, length: int = PARAMS_SUMMARY_LENGTH) -> str:
-    """The parameters of a consumption on one line ("learners: 20, game: Cyber…"), cut at
-    `length` characters: an SMS keeps its whole text, which the consumption's page shows."""
-    if not isinstance(params, dict):
-        return ""
-    text = ", ".join(f"{key}: {_value_text(value)}" for key, value in params.items())
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"

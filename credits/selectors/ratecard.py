@@ -76,6 +76,7 @@ UNITS: dict[str, Unit] = {
 
 # Parameters of table rules and free-text parameters whose names we know.
 PARAMETERS: dict[str, Promise] = {
+    "text": pgettext_lazy("pricing parameter", "text"),
     "service": pgettext_lazy("pricing parameter", "service"),
     "complexity": pgettext_lazy("pricing parameter", "complexity"),
     "game": pgettext_lazy("pricing parameter", "game"),
@@ -95,7 +96,13 @@ def unit_of(name: str) -> Unit:
 
 
 def parameter_label(name: str) -> str:
-    return str(PARAMETERS.get(name, _plain(name)))
+    """A parameter's name in words: a known parameter or unit ("learners" → "apprenants"),
+    else its raw name (an admin may invent parameters)."""
+    if name in PARAMETERS:
+        return str(PARAMETERS[name])
+    if name in UNITS:
+        return str(UNITS[name].label).lower()
+    return _plain(name)
 
 
 def number(value: int) -> str:

@@ -37,7 +37,7 @@ def _charts(report: UsageReport, words) -> dict[str, str]:
         name = date_format(line.month, "YEAR_MONTH_FORMAT")
         note = str(line.month.year) if index == 0 or line.month.month == 1 else ""
         months.append(
-            Bar(date_format(line.month, "M"), line.credits, _credits(name, line.credits), note)
+            Bar(date_format(line.month, "N"), line.credits, _credits(name, line.credits), note)
         )
     rest = pgettext("the bar summing the rest of a chart", "Others")
     clients = [

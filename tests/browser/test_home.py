@@ -25,7 +25,7 @@ def test_the_demo_owner_logs_in_and_sees_the_home_page_with_the_balance(live_ser
     # Then the home page of the organisation shows its name, her role and the balance
     page.wait_for_url(f"{live_server.url}/o/smsplatform/")
     assert page.locator("h1").inner_text() == "SMS Platform"
-    assert "You are Owner of this organisation." in page.content()
+    assert "You are owner of this organisation." in page.content()
     assert page.get_by_test_id("balance").inner_text() == expected_balance
 
 

@@ -14,7 +14,7 @@ def test_after_login_a_member_of_one_organisation_lands_on_its_home(client, make
     assert response.redirect_chain == [("/", 302), ("/o/alpha/", 302)]
     page = response.content.decode()
     assert "Alpha Data" in page
-    assert "You are Owner of this organisation." in page
+    assert "You are owner of this organisation." in page
     assert response.context["figures"].balance == 0
 
 
@@ -39,4 +39,4 @@ def test_pages_are_translated_to_french(client, make_organisation):
     response = client.get("/o/alpha/", headers={"accept-language": "fr"})
     page = response.content.decode()
     assert "Solde" in page
-    assert "Vous êtes Propriétaire de cette organisation." in page
+    assert "Vous êtes propriétaire de cette organisation." in page

@@ -101,7 +101,7 @@ def test_home_shows_balance_available_held_assigned_and_waiting_c3_s2_g4(
     assert shown(page, "held") == "50"
     assert shown(page, "assigned") == "100"
     assert shown(page, "unassigned") == "1,300"
-    assert "You are Owner of this organisation." in page
+    assert "You are owner of this organisation." in page
 
 
 def test_the_fragment_shows_a_consumption_made_after_the_page_was_rendered_c3(

@@ -367,8 +367,8 @@ def test_the_check_finds_an_english_phrase_of_ours_in_a_page_but_not_french_or_s
     page = (
         "<h1>Attribuer des crédits à « Liste une »</h1><p>Total : 12</p>"
         "<button>Assign credits</button><input placeholder='An action, a category, a country…'>"
-        "<p>Vous êtes Propriétaire de cette organisation.</p>"
-        "<p>You are Owner of this organisation.</p>"
+        "<p>Vous êtes propriétaire de cette organisation.</p>"
+        "<p>You are owner of this organisation.</p>"
     )
     # When it is read as a person reads it
     text = page_text(page)

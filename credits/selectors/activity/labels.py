@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import ngettext, pgettext_lazy
 
 from credits.models import EntryKind, LotSource
+from credits.selectors.ratecard import parameter_label
 
 
 class ActivityKind:
@@ -77,7 +78,9 @@ SOURCE_LABELS = dict(LotSource.choices)
 
 # What pricing adds to a consumption's parameters (credits.pricing): shown as how the price
 # was computed, not as parameters the person chose.
-PRICING_KEYS = ("units", "unit_credits", "segments", "encoding", "characters", "recipients")
+PRICING_KEYS = (
+    "units", "unit_credits", "segments", "encoding", "characters", "recipients", "rates"
+)  # fmt: skip
 PRICING_LABELS = {
     "units": pgettext_lazy("pricing detail", "Units"),
     "unit_credits": pgettext_lazy("pricing detail", "Credits per unit"),
@@ -86,6 +89,7 @@ PRICING_LABELS = {
     "characters": pgettext_lazy("pricing detail", "Characters"),
     "recipients": pgettext_lazy("pricing detail", "Recipients"),
     "countries": pgettext_lazy("pricing detail", "Recipients by country"),
+    "rates": pgettext_lazy("pricing detail", "Credits per part, by country"),
 }
 PARAMS_SHOWN = 120  # characters of the compact parameters in a row
 VALUE_SHOWN = 40  # characters of one parameter's value in a row
@@ -125,7 +129,7 @@ def compact_params(params: dict) -> str:
             segments if isinstance(segments, int) else 2,
         ) % {"parts": segments, "countries": value_text(params["countries"])}
     shown = [
-        f"{key}: {_shorten(value_text(value), VALUE_SHOWN)}"
+        f"{parameter_label(key)}: {_shorten(value_text(value), VALUE_SHOWN)}"
         for key, value in params.items()
         if key not in PRICING_KEYS
     ]
