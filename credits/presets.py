@@ -1,9 +1,13 @@
 """Credit policies of the five seed systems, selectable when an organisation is created.
 
-Each preset is the reading of its seed page (../shared/seeds); rate cards are separate.
+Each preset is the reading of its seed page (../shared/seeds); rate cards are separate. The
+names of a rate card are marked for translation: an organisation's card is written in its own
+language when it opens (`credits.services.install_rate_card`), then edited as data in admin.
 """
 
 from dataclasses import asdict, dataclass
+
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class ActionSpec:
     extra_params: tuple[str, ...] = ()
 
 
-def _free(code: str, name: str, category: str = "Free") -> ActionSpec:
+def _free(code: str, name: str, category: str = _("Free")) -> ActionSpec:
     return ActionSpec(code, name, category, "free")
 
 
@@ -70,33 +74,33 @@ TRANSLATION_PRICES = tuple(
 
 # (country, name, calling code, credits per part) for the SMS preset (S1)
 SMS_RATES = (
-    ("BE", "Belgium", "32", 2),
-    ("CH", "Switzerland", "41", 3),
-    ("DE", "Germany", "49", 2),
-    ("ES", "Spain", "34", 1),
-    ("FR", "France", "33", 1),
-    ("GB", "United Kingdom", "44", 2),
-    ("IT", "Italy", "39", 1),
-    ("US", "United States", "1", 1),
+    ("BE", _("Belgium"), "32", 2),
+    ("CH", _("Switzerland"), "41", 3),
+    ("DE", _("Germany"), "49", 2),
+    ("ES", _("Spain"), "34", 1),
+    ("FR", _("France"), "33", 1),
+    ("GB", _("United Kingdom"), "44", 2),
+    ("IT", _("Italy"), "39", 1),
+    ("US", _("United States"), "1", 1),
 )
 
 RATE_CARDS: dict[str, tuple[ActionSpec, ...]] = {
     "custom": (),
     # C1, C2: browsing is unlimited; exports, enrichment and e-mailing cost credits.
     "data_provider": (
-        _free("search", "Targeting (classic or AI)"),
-        _free("company_view", "Company record"),
-        _free("key_events", "Key events"),
-        _free("favourite", "Add to favourites"),
-        _free("saved_list", "Saved list"),
-        _free("alert", "Alert on a company or segment"),
-        _free("share_list", "Share a list with colleagues"),
-        ActionSpec("data_export", "Data export", "Export", "per_unit", 1, "rows"),
-        ActionSpec("crm_enrichment", "CRM enrichment", "CRM", "per_unit", 2, "records"),
+        _free("search", _("Targeting (classic or AI)")),
+        _free("company_view", _("Company record")),
+        _free("key_events", _("Key events")),
+        _free("favourite", _("Add to favourites")),
+        _free("saved_list", _("Saved list")),
+        _free("alert", _("Alert on a company or segment")),
+        _free("share_list", _("Share a list with colleagues")),
+        ActionSpec("data_export", _("Data export"), _("Export"), "per_unit", 1, "rows"),
+        ActionSpec("crm_enrichment", _("CRM enrichment"), _("CRM"), "per_unit", 2, "records"),
         ActionSpec(
             "email_campaign",
-            "E-mail campaign",
-            "E-mailing",
+            _("E-mail campaign"),
+            _("E-mailing"),
             "per_unit",
             1,
             "recipients",
@@ -104,42 +108,42 @@ RATE_CARDS: dict[str, tuple[ActionSpec, ...]] = {
     ),
     # D2: the price of a task depends on the service and its complexity, per page.
     "translation": (
-        _free("login", "Log in"),
+        _free("login", _("Log in")),
         ActionSpec(
             "translation",
-            "Translation task",
-            "Translation",
+            _("Translation task"),
+            _("Translation"),
             "table",
             0,
             "pages",
             ("service", "complexity"),
             TRANSLATION_PRICES,
         ),
-        ActionSpec("proofreading", "Proofreading", "Translation", "per_unit", 10, "pages"),
+        ActionSpec("proofreading", _("Proofreading"), _("Translation"), "per_unit", 10, "pages"),
     ),
     # S1: by destination country and length.
-    "sms": (ActionSpec("sms", "SMS campaign", "SMS", "sms"),),
+    "sms": (ActionSpec("sms", _("SMS campaign"), _("SMS"), "sms"),),
     # M1: forms, SMS and AI features cost credits; logging in, dashboard and settings are free.
     "crm": (
-        _free("login", "Log in"),
-        _free("dashboard", "View the dashboard"),
-        _free("settings", "Manage account settings"),
-        ActionSpec("form_submission", "Form filled in", "Forms", "flat", 1),
-        ActionSpec("sms", "SMS message", "SMS", "per_unit", 5, "messages"),
-        ActionSpec("ai_summary", "AI summary", "AI", "flat", 10),
-        ActionSpec("ai_email_draft", "AI e-mail draft", "AI", "flat", 5),
+        _free("login", _("Log in")),
+        _free("dashboard", _("View the dashboard")),
+        _free("settings", _("Manage account settings")),
+        ActionSpec("form_submission", _("Form filled in"), _("Forms"), "flat", 1),
+        ActionSpec("sms", _("SMS message"), _("SMS"), "per_unit", 5, "messages"),
+        ActionSpec("ai_summary", _("AI summary"), _("AI"), "flat", 10),
+        ActionSpec("ai_email_draft", _("AI e-mail draft"), _("AI"), "flat", 5),
     ),
     # G2, G6: one learner in one game costs 6 credits, consumed at enrolment.
     "serious_game": (
         ActionSpec(
             "enrolment",
-            "Learner enrolled in a game",
-            "Games",
+            _("Learner enrolled in a game"),
+            _("Games"),
             "per_unit",
             6,
             "learners",
             extra_params=("game",),
         ),
-        _free("campus_visit", "Campus visit", "Campus"),
+        _free("campus_visit", _("Campus visit"), _("Campus")),
     ),
 }

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clients.models import Client, Organisation
@@ -49,15 +50,21 @@ class QuoteUsed(CreditsError):
 @transaction.atomic
 def install_rate_card(*, organisation: Organisation, preset: str) -> list[BillableAction]:
     """Start an organisation's rate card from its seed system's (editable afterwards in
-    admin). Actions already on the card are left as they are."""
+    admin), its names in the organisation's language. Actions already on the card are left as
+    they are."""
+    with translation.override(organisation.language):
+        return _install_rate_card(organisation, preset)
+
+
+def _install_rate_card(organisation: Organisation, preset: str) -> list[BillableAction]:
     actions = []
     for spec in RATE_CARDS[preset]:
         action, created = BillableAction.objects.get_or_create(
             organisation=organisation,
             code=spec.code,
             defaults={
-                "name": spec.name,
-                "category": spec.category,
+                "name": str(spec.name),
+                "category": str(spec.category),
                 "rule": spec.rule,
                 "credits": spec.credits,
                 "unit_param": spec.unit_param,
@@ -79,7 +86,7 @@ def install_rate_card(*, organisation: Organisation, preset: str) -> list[Billab
                 organisation=organisation,
                 country=country,
                 defaults={
-                    "name": name,
+                    "name": str(name),
                     "calling_code": calling_code,
                     "credits_per_segment": credits,
                 },
