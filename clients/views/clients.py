@@ -5,6 +5,8 @@ Every client is found through `clients.selectors.visible_client`, so another org
 client (S7) and, for a member tied to one client, every other client answer 404. Refusals of
 the services come back as form errors on the same page: nothing moved."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -135,48 +137,70 @@ def client_status(request: HttpRequest, client_id: int) -> HttpResponse:
     return render(request, "clients/client_status.html", {"client": client, "form": form})
 
 
+def _move_credits(
+    request: HttpRequest,
+    client: Client,
+    form: AssignmentForm,
+    move: Callable[..., object],
+    short: Callable[[int], str],
+    done: Callable[[int], str],
+) -> bool:
+    """Assign or take back the form's credits through `move` (one service call); a refusal
+    becomes a form error with its figures. True once done. A policy that forbids taking back
+    (NotReassignable) is left to the caller, which then says why instead of a form."""
+    data = form.cleaned_data
+    try:
+        move(
+            organisation=request.organisation,
+            client=client,
+            credits=data["credits"],
+            reference=data["reference"],
+            comment=data["comment"],
+            actor=request.user,
+            idempotency_key=str(data["idempotency_key"]),
+            now=timezone.now(),
+        )
+    except InsufficientCredits as refusal:
+        figures = {"available": _credits(refusal.available), "short": _credits(refusal.shortfall)}
+        form.add_error("credits", short(refusal.available) % figures)
+        return False
+    except NotReassignable:
+        raise
+    except CreditsError as error:
+        form.add_error(None, str(error))
+        return False
+    figures = {"credits": _credits(data["credits"]), "name": client.name}
+    messages.success(request, done(data["credits"]) % figures)
+    return True
+
+
 @organisation_page(Permission.MANAGE_CLIENTS)
 def client_assign(request: HttpRequest, client_id: int) -> HttpResponse:
     """Unassigned credits of the pool to this client, with a reference and a comment (G3,
     G4); the form's key makes a double submission assign once (X3)."""
     client = _visible_client(request, client_id)
     form = AssignmentForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            credit_services.assign(
-                organisation=request.organisation,
-                client=client,
-                credits=data["credits"],
-                reference=data["reference"],
-                comment=data["comment"],
-                actor=request.user,
-                idempotency_key=str(data["idempotency_key"]),
-                now=timezone.now(),
-            )
-        except InsufficientCredits as short:
-            form.add_error(
-                "credits",
-                ngettext(
-                    "Only %(available)s credit is waiting to be assigned: %(short)s short.",
-                    "Only %(available)s credits are waiting to be assigned: %(short)s short.",
-                    short.available,
-                )
-                % {"available": _credits(short.available), "short": _credits(short.shortfall)},
-            )
-        except CreditsError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(credits)s credit assigned to “%(name)s”.",
-                    "%(credits)s credits assigned to “%(name)s”.",
-                    data["credits"],
-                )
-                % {"credits": _credits(data["credits"]), "name": client.name},
-            )
-            return _to_client_page(request, client, "credits")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _move_credits(
+            request,
+            client,
+            form,
+            credit_services.assign,
+            short=lambda n: ngettext(
+                "Only %(available)s credit is waiting to be assigned: %(short)s short.",
+                "Only %(available)s credits are waiting to be assigned: %(short)s short.",
+                n,
+            ),
+            done=lambda n: ngettext(
+                "%(credits)s credit assigned to “%(name)s”.",
+                "%(credits)s credits assigned to “%(name)s”.",
+                n,
+            ),
+        )
+    ):
+        return _to_client_page(request, client, "credits")
     summary = credit_selectors.client_summary(client, now=timezone.now())
     return render(
         request,
@@ -193,43 +217,28 @@ def client_unassign(request: HttpRequest, client_id: int) -> HttpResponse:
     summary = credit_selectors.client_summary(client, now=timezone.now())
     form = AssignmentForm(_posted(request)) if summary.reversible else None
     if request.method == "POST" and form is not None and form.is_valid():
-        data = form.cleaned_data
         try:
-            credit_services.unassign(
-                organisation=request.organisation,
-                client=client,
-                credits=data["credits"],
-                reference=data["reference"],
-                comment=data["comment"],
-                actor=request.user,
-                idempotency_key=str(data["idempotency_key"]),
-                now=timezone.now(),
-            )
-        except InsufficientCredits as short:
-            form.add_error(
-                "credits",
-                ngettext(
+            moved = _move_credits(
+                request,
+                client,
+                form,
+                credit_services.unassign,
+                short=lambda n: ngettext(
                     "Only %(available)s assigned credit is left to take back: %(short)s short.",
                     "Only %(available)s assigned credits are left to take back: %(short)s short.",
-                    short.available,
-                )
-                % {"available": _credits(short.available), "short": _credits(short.shortfall)},
+                    n,
+                ),
+                done=lambda n: ngettext(
+                    "%(credits)s credit taken back from “%(name)s”.",
+                    "%(credits)s credits taken back from “%(name)s”.",
+                    n,
+                ),
             )
         except NotReassignable:
             form = None  # the policy changed since the page was drawn: say why instead
-        except CreditsError as error:
-            form.add_error(None, str(error))
         else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(credits)s credit taken back from “%(name)s”.",
-                    "%(credits)s credits taken back from “%(name)s”.",
-                    data["credits"],
-                )
-                % {"credits": _credits(data["credits"]), "name": client.name},
-            )
-            return _to_client_page(request, client, "credits")
+            if moved:
+                return _to_client_page(request, client, "credits")
     return render(
         request,
         "clients/client_unassign.html",
