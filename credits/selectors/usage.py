@@ -105,12 +105,16 @@ def rolled_until(organisation: Organisation) -> datetime | None:
     """The organisation's roll-up mark, or None when its days are not usable: never rolled
     up, or rolled up in another time zone's days (the zone changed since; the next run
     rebuilds them)."""
+    return _mark(organisation.pk, organisation.time_zone)
+
+
+def _mark(organisation_id: int, time_zone: str) -> datetime | None:
     row = (
-        UsageRollup.objects.filter(organisation=organisation)
+        UsageRollup.objects.filter(organisation_id=organisation_id)
         .values_list("rolled_until", "time_zone")
         .first()
     )
-    if row is None or row[1] != organisation.time_zone:
+    if row is None or row[1] != time_zone:
         return None
     return row[0]
 
@@ -220,32 +224,72 @@ def usage_report(
     )
 
 
+@dataclass(frozen=True)
+class Consumed:
+    uses: int  # consumptions, free ones included (C1)
+    credits: int
+
+
+def consumed_between(
+    organisation_id: int,
+    time_zone: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    client_id: int | None = None,
+    action_code: str = "",
+) -> Consumed:
+    """Consumptions from `start` (included) to `end` (excluded), either open, of one client
+    or action if given: whole local days before the roll-up mark from `UsageDay`, the ragged
+    ends and everything after the mark live. Three small queries at most, whatever the
+    history (the activity's totals and the home page's pace read it)."""
+    if start is not None and end is not None and end <= start:
+        return Consumed(0, 0)
+    zone = ZoneInfo(time_zone)
+    live = Consumption.objects.filter(organisation_id=organisation_id)
+    rolled = UsageDay.objects.filter(organisation_id=organisation_id)
+    if client_id is not None:
+        live, rolled = live.filter(client_id=client_id), rolled.filter(client_id=client_id)
+    if action_code:
+        live, rolled = live.filter(action_code=action_code), rolled.filter(action_code=action_code)
+    mark = _mark(organisation_id, time_zone)
+    first_day = end_day = None
+    if mark is not None:
+        end_day = mark.astimezone(zone).date()  # whole days end at this day's midnight
+        if end is not None:
+            end_day = min(end_day, end.astimezone(zone).date())
+        if start is not None:
+            local_start = start.astimezone(zone)
+            first_day = local_start.date()
+            if local_start != local_midnight(first_day, time_zone):
+                first_day += timedelta(days=1)  # the first whole day starts at the next midnight
+    if mark is None or (first_day is not None and first_day >= end_day):
+        within = Q()
+        if start is not None:
+            within &= Q(created_at__gte=start)
+        if end is not None:
+            within &= Q(created_at__lt=end)
+        return _consumed(live.filter(within))
+    days = rolled.filter(day__lt=end_day)
+    if first_day is not None:
+        days = days.filter(day__gte=first_day)
+    from_days = days.aggregate(uses=Coalesce(Sum("uses"), 0), credits=Coalesce(Sum("credits"), 0))
+    tail = Q(created_at__gte=local_midnight(end_day, time_zone))
+    if end is not None:
+        tail &= Q(created_at__lt=end)
+    ends = tail
+    if start is not None:
+        ends |= Q(created_at__gte=start, created_at__lt=local_midnight(first_day, time_zone))
+    from_live = _consumed(live.filter(ends))
+    return Consumed(from_days["uses"] + from_live.uses, from_days["credits"] + from_live.credits)
+
+
+def _consumed(consumptions) -> Consumed:
+    totals = consumptions.aggregate(uses=Count("pk"), credits=Coalesce(Sum("credits"), 0))
+    return Consumed(totals["uses"], totals["credits"])
+
+
 def spent_between(organisation: Organisation, start: datetime, end: datetime) -> int:
     """Credits spent from `start` (included) to `end` (excluded), e.g. the last 30 days' pace
-    for the home page's forecast: whole local days before the roll-up mark from `UsageDay`,
-    the ragged ends and everything after the mark live. Three small queries at most."""
-    if end <= start:
-        return 0
-    zone = ZoneInfo(organisation.time_zone)
-    local_start = start.astimezone(zone)
-    first_day = local_start.date()
-    if local_start != local_midnight(first_day, organisation.time_zone):
-        first_day += timedelta(days=1)  # the first whole day starts at the next midnight
-    end_day = end.astimezone(zone).date()  # whole days end at this day's midnight
-    mark = rolled_until(organisation)
-    if mark is not None:
-        end_day = min(end_day, mark.astimezone(zone).date())
-    scope = Consumption.objects.filter(organisation=organisation)
-    if mark is None or first_day >= end_day:
-        live = scope.filter(created_at__gte=start, created_at__lt=end)
-        return live.aggregate(total=Coalesce(Sum("credits"), 0))["total"]
-    rolled = UsageDay.objects.filter(
-        organisation=organisation, day__gte=first_day, day__lt=end_day
-    ).aggregate(total=Coalesce(Sum("credits"), 0))["total"]
-    head_end = local_midnight(first_day, organisation.time_zone)
-    tail_start = local_midnight(end_day, organisation.time_zone)
-    live = scope.filter(
-        Q(created_at__gte=start, created_at__lt=head_end)
-        | Q(created_at__gte=tail_start, created_at__lt=end)
-    ).aggregate(total=Coalesce(Sum("credits"), 0))["total"]
-    return rolled + live
+    for the home page's forecast."""
+    return consumed_between(organisation.pk, organisation.time_zone, start, end).credits

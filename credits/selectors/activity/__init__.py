@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 
 from clients.models import Membership
 from credits.models import BillableAction, Consumption, LedgerEntry
+from credits.models.ledger import RARE_KINDS
 from credits.selectors.activity.labels import (
     CONSUMPTION_KINDS,
     INSTANT_KINDS,
@@ -52,6 +53,7 @@ from credits.selectors.activity.rows import (
     free_operation,
     grouped,
 )
+from credits.selectors.usage import Consumed, consumed_between
 
 __all__ = [
     "KIND_FILTERS",
@@ -260,8 +262,38 @@ class ActivityTotals:
 
 def activity_totals(scope: ActivityFilter) -> ActivityTotals:
     """Totals of the whole filtered list, counted as the rows are grouped: an operation that
-    wrote several entries counts once (by its consumption, or its instant)."""
-    figures = _entries(scope).aggregate(
+    wrote several entries counts once (by its consumption, or its instant).
+
+    Consumptions, nearly every row, are counted from the usage roll-up and a live tail
+    (their entries add up to the same credits), the rest from the few entries of the rare
+    kinds (`entry_org_rare_recent`): a few small queries rather than an aggregate over every
+    entry. The roll-up has no actor, so a member's own totals are counted from the entries."""
+    if scope.actor_id is not None:
+        return _totals_from_entries(scope)
+    consumed = Consumed(0, 0)
+    if scope.kind in ("", ActivityKind.CONSUMPTION):
+        consumed = consumed_between(
+            scope.organisation_id,
+            scope.time_zone,
+            scope.since,
+            scope.until,
+            client_id=scope.client_id,
+            action_code=scope.action_code,
+        )
+    rare = ActivityTotals(0, 0, 0)
+    if scope.kind != ActivityKind.CONSUMPTION:
+        rare = _totals_of(_entries(scope).filter(kind__in=RARE_KINDS), free=None)
+    return ActivityTotals(
+        consumed.uses + rare.operations, rare.credits_in, rare.credits_out - consumed.credits
+    )
+
+
+def _totals_from_entries(scope: ActivityFilter) -> ActivityTotals:
+    return _totals_of(_entries(scope), free=_free_consumptions(scope))
+
+
+def _totals_of(entries: QuerySet[LedgerEntry], free: QuerySet | None) -> ActivityTotals:
+    figures = entries.aggregate(
         credits_in=Coalesce(Sum("credits", filter=Q(credits__gt=0)), 0),
         credits_out=Coalesce(Sum("credits", filter=Q(credits__lt=0)), 0),
         single=Count("id", filter=~Q(kind__in=[*CONSUMPTION_KINDS, *INSTANT_KINDS])),
@@ -271,7 +303,6 @@ def activity_totals(scope: ActivityFilter) -> ActivityTotals:
             for kind in INSTANT_KINDS
         },
     )
-    free = _free_consumptions(scope)
     operations = (
         figures["single"]
         + figures["consumptions"]
