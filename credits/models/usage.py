@@ -32,6 +32,10 @@ class UsageDay(models.Model):
         Client, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     action_code = models.CharField(_("action"), max_length=64)
+    # Who spent (a user id), so a member's own totals read the roll-up too; 0 for consumptions
+    # made without a person (the API, a job). A plain number rather than a nullable key: a
+    # unique constraint treats NULLs as distinct, and this one must guard every row.
+    actor_id = models.BigIntegerField(_("who"), default=0)
     day = models.DateField(_("day"))
     uses = models.BigIntegerField(_("uses"))
     credits = models.BigIntegerField(_("credits"))
@@ -42,7 +46,8 @@ class UsageDay(models.Model):
         constraints = [
             # Its index serves "an organisation's days from … to …", the report's one read.
             models.UniqueConstraint(
-                fields=["organisation", "day", "client", "action_code"], name="usage_day_unique"
+                fields=["organisation", "day", "client", "action_code", "actor_id"],
+                name="usage_day_unique",
             ),
         ]
         indexes = [

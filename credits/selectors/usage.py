@@ -238,11 +238,13 @@ def consumed_between(
     *,
     client_id: int | None = None,
     action_code: str = "",
+    actor_id: int | None = None,
 ) -> Consumed:
     """Consumptions from `start` (included) to `end` (excluded), either open, of one client
     or action if given: whole local days before the roll-up mark from `UsageDay`, the ragged
     ends and everything after the mark live. Three small queries at most, whatever the
-    history (the activity's totals and the home page's pace read it)."""
+    history (the activity's totals and the home page's pace read it). Of one person when
+    `actor_id` is given."""
     if start is not None and end is not None and end <= start:
         return Consumed(0, 0)
     zone = ZoneInfo(time_zone)
@@ -252,6 +254,8 @@ def consumed_between(
         live, rolled = live.filter(client_id=client_id), rolled.filter(client_id=client_id)
     if action_code:
         live, rolled = live.filter(action_code=action_code), rolled.filter(action_code=action_code)
+    if actor_id is not None:
+        live, rolled = live.filter(actor_id=actor_id), rolled.filter(actor_id=actor_id)
     mark = _mark(organisation_id, time_zone)
     first_day = end_day = None
     if mark is not None:

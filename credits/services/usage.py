@@ -1,8 +1,8 @@
 """The daily usage roll-up (S6, M4): closed days of consumptions, summed into `UsageDay`.
 
 A 12-month report must not group a million consumptions on every load; it reads one row per
-client, action and day instead (credits.selectors.usage), plus the few consumptions since the
-organisation's mark. This job moves the marks forward.
+client, action, person and day instead (credits.selectors.usage), plus the few consumptions
+since the organisation's mark. This job moves the marks forward.
 
 How it stays exact when run twice, at once, or killed half-way (X4):
 - one transaction per batch of organisations writes their days *and* moves their marks, so
@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 
 from clients.models import Organisation
 from credits.models import Consumption, UsageDay, UsageRollup
@@ -122,14 +122,17 @@ def _insert_days(ids: list[int], *, zone: str, since: datetime | None, until: da
     if since is not None:
         consumptions = consumptions.filter(created_at__gte=since)
     grouped = (
-        consumptions.annotate(local_day=TruncDate("created_at", tzinfo=ZoneInfo(zone)))
+        consumptions.annotate(
+            local_day=TruncDate("created_at", tzinfo=ZoneInfo(zone)),
+            who=Coalesce("actor_id", Value(0)),
+        )
         .order_by()
-        .values_list("organisation_id", "client_id", "action_code", "local_day")
+        .values_list("organisation_id", "client_id", "action_code", "who", "local_day")
         .annotate(day_uses=Count("pk"), day_credits=Sum("credits"))
     )
     select, params = grouped.query.sql_with_params()
     quote = connection.ops.quote_name
-    fields = ("organisation", "client", "action_code", "day", "uses", "credits")
+    fields = ("organisation", "client", "action_code", "actor_id", "day", "uses", "credits")
     columns = ", ".join(quote(UsageDay._meta.get_field(name).column) for name in fields)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(UsageDay._meta.db_table)} ({columns}) {select}", params)

@@ -27,7 +27,6 @@ from clients.models import Membership
 from credits.models import BillableAction, Consumption, LedgerEntry
 from credits.models.ledger import RARE_KINDS
 from credits.selectors.activity.labels import (
-    CONSUMPTION_KINDS,
     INSTANT_KINDS,
     KIND_FILTERS,
     PRICING_KEYS,
@@ -267,9 +266,7 @@ def activity_totals(scope: ActivityFilter) -> ActivityTotals:
     Consumptions, nearly every row, are counted from the usage roll-up and a live tail
     (their entries add up to the same credits), the rest from the few entries of the rare
     kinds (`entry_org_rare_recent`): a few small queries rather than an aggregate over every
-    entry. The roll-up has no actor, so a member's own totals are counted from the entries."""
-    if scope.actor_id is not None:
-        return _totals_from_entries(scope)
+    entry."""
     consumed = Consumed(0, 0)
     if scope.kind in ("", ActivityKind.CONSUMPTION):
         consumed = consumed_between(
@@ -279,36 +276,33 @@ def activity_totals(scope: ActivityFilter) -> ActivityTotals:
             scope.until,
             client_id=scope.client_id,
             action_code=scope.action_code,
+            actor_id=scope.actor_id,
         )
     rare = ActivityTotals(0, 0, 0)
     if scope.kind != ActivityKind.CONSUMPTION:
-        rare = _totals_of(_entries(scope).filter(kind__in=RARE_KINDS), free=None)
+        rare = _rare_totals(scope)
     return ActivityTotals(
         consumed.uses + rare.operations, rare.credits_in, rare.credits_out - consumed.credits
     )
 
 
-def _totals_from_entries(scope: ActivityFilter) -> ActivityTotals:
-    return _totals_of(_entries(scope), free=_free_consumptions(scope))
-
-
-def _totals_of(entries: QuerySet[LedgerEntry], free: QuerySet | None) -> ActivityTotals:
-    figures = entries.aggregate(
-        credits_in=Coalesce(Sum("credits", filter=Q(credits__gt=0)), 0),
-        credits_out=Coalesce(Sum("credits", filter=Q(credits__lt=0)), 0),
-        single=Count("id", filter=~Q(kind__in=[*CONSUMPTION_KINDS, *INSTANT_KINDS])),
-        consumptions=Count("consumption_id", distinct=True, filter=Q(kind__in=CONSUMPTION_KINDS)),
-        **{
-            f"instants_{kind}": Count("created_at", distinct=True, filter=Q(kind=kind))
-            for kind in INSTANT_KINDS
-        },
+def _rare_totals(scope: ActivityFilter) -> ActivityTotals:
+    """Operations and credits of the entries that are not a consumption's: an entry is one
+    operation, but an expiry, extension or adjustment run over several lots counts once."""
+    figures = (
+        _entries(scope)
+        .filter(kind__in=RARE_KINDS)
+        .aggregate(
+            credits_in=Coalesce(Sum("credits", filter=Q(credits__gt=0)), 0),
+            credits_out=Coalesce(Sum("credits", filter=Q(credits__lt=0)), 0),
+            single=Count("id", filter=~Q(kind__in=INSTANT_KINDS)),
+            **{
+                f"instants_{kind}": Count("created_at", distinct=True, filter=Q(kind=kind))
+                for kind in INSTANT_KINDS
+            },
+        )
     )
-    operations = (
-        figures["single"]
-        + figures["consumptions"]
-        + sum(figures[f"instants_{kind}"] for kind in INSTANT_KINDS)
-        + (free.count() if free is not None else 0)
-    )
+    operations = figures["single"] + sum(figures[f"instants_{kind}"] for kind in INSTANT_KINDS)
     return ActivityTotals(operations, figures["credits_in"], figures["credits_out"])
 
 
