@@ -25,6 +25,7 @@ from credits.models import (
     Quote,
     SmsRate,
     UsageDay,
+    UsagePersonDay,
     UsageRollup,
 )
 
@@ -438,3 +439,10 @@ class UsageDayAdmin(ReadOnlyAdmin):
     list_filter = ["organisation"]
     date_hierarchy = "day"
     list_select_related = ["organisation", "client"]
+
+
+@admin.register(UsagePersonDay)
+class UsagePersonDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "organisation", "actor_id", "uses", "credits"]
+    list_filter = ["organisation"]
+    date_hierarchy = "day"

@@ -18,7 +18,7 @@ from credits.models.ledger import (
     Preset,
 )
 from credits.models.ratecard import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
-from credits.models.usage import UsageDay, UsageRollup
+from credits.models.usage import UsageDay, UsagePersonDay, UsageRollup
 
 __all__ = [
     "ActionPrice",
@@ -42,5 +42,6 @@ __all__ = [
     "RuleKind",
     "SmsRate",
     "UsageDay",
+    "UsagePersonDay",
     "UsageRollup",
 ]

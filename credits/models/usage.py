@@ -2,12 +2,13 @@
 than a million (S6, M4).
 
 `UsageDay` holds, per organisation, client, action and local day (in the organisation's time
-zone), the uses and credits of that day's consumptions; `UsageRollup.rolled_until` says up to
-when: every consumption created before it is counted in `UsageDay`, none after it. Reads add
-the consumptions from the mark on, live, so a report is exact whether or not the job ran.
+zone), the uses and credits of that day's consumptions (`UsagePersonDay` the same per
+person); `UsageRollup.rolled_until` says up to when: every consumption created before it is
+counted in both, none after it. Reads add the consumptions from the mark on, live, so a
+report is exact whether or not the job ran.
 Consumptions are immutable (migration 0009), so a day once rolled up never changes.
 
-Both tables are derived: `credits.services.roll_up_usage` writes them, and they can be
+The tables are derived: `credits.services.roll_up_usage` writes them, and they can be
 emptied and rebuilt from the consumptions at any time (as happens when an organisation's time
 zone changes: its days no longer start at the same instant).
 """
@@ -32,10 +33,6 @@ class UsageDay(models.Model):
         Client, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     action_code = models.CharField(_("action"), max_length=64)
-    # Who spent (a user id), so a member's own totals read the roll-up too; 0 for consumptions
-    # made without a person (the API, a job). A plain number rather than a nullable key: a
-    # unique constraint treats NULLs as distinct, and this one must guard every row.
-    actor_id = models.BigIntegerField(_("who"), default=0)
     day = models.DateField(_("day"))
     uses = models.BigIntegerField(_("uses"))
     credits = models.BigIntegerField(_("credits"))
@@ -46,8 +43,7 @@ class UsageDay(models.Model):
         constraints = [
             # Its index serves "an organisation's days from … to …", the report's one read.
             models.UniqueConstraint(
-                fields=["organisation", "day", "client", "action_code", "actor_id"],
-                name="usage_day_unique",
+                fields=["organisation", "day", "client", "action_code"], name="usage_day_unique"
             ),
         ]
         indexes = [
@@ -57,6 +53,36 @@ class UsageDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.action_code}: {self.uses} / {self.credits}"
+
+
+class UsagePersonDay(models.Model):
+    """What one person spent on one local day, for "only mine" (a member's own totals). Apart
+    from UsageDay so the reports by client and action, which never ask who, keep reading one
+    row per client, action and day however many people spend."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,  # the unique index below starts with it
+        db_constraint=False,
+    )
+    actor_id = models.BigIntegerField(_("who"))  # a user id, kept if the user goes
+    day = models.DateField(_("day"))
+    uses = models.BigIntegerField(_("uses"))
+    credits = models.BigIntegerField(_("credits"))
+
+    class Meta:
+        verbose_name = _("usage of a person's day")
+        verbose_name_plural = _("usage by person and day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "actor_id", "day"], name="usage_person_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.actor_id}: {self.uses} / {self.credits}"
 
 
 class UsageRollup(models.Model):

@@ -24,7 +24,14 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from clients.models import Client, Organisation
-from credits.models import BillableAction, Consumption, RuleKind, UsageDay, UsageRollup
+from credits.models import (
+    BillableAction,
+    Consumption,
+    RuleKind,
+    UsageDay,
+    UsagePersonDay,
+    UsageRollup,
+)
 
 
 def local_midnight(day: date, time_zone: str) -> datetime:
@@ -244,7 +251,7 @@ def consumed_between(
     or action if given: whole local days before the roll-up mark from `UsageDay`, the ragged
     ends and everything after the mark live. Three small queries at most, whatever the
     history (the activity's totals and the home page's pace read it). Of one person when
-    `actor_id` is given."""
+    `actor_id` is given (from `UsagePersonDay`; with a client or an action too, live)."""
     if start is not None and end is not None and end <= start:
         return Consumed(0, 0)
     zone = ZoneInfo(time_zone)
@@ -255,8 +262,12 @@ def consumed_between(
     if action_code:
         live, rolled = live.filter(action_code=action_code), rolled.filter(action_code=action_code)
     if actor_id is not None:
-        live, rolled = live.filter(actor_id=actor_id), rolled.filter(actor_id=actor_id)
-    mark = _mark(organisation_id, time_zone)
+        live = live.filter(actor_id=actor_id)
+        # One person's days hold no client or action: with those filters too, count live.
+        rolled = UsagePersonDay.objects.filter(organisation_id=organisation_id, actor_id=actor_id)
+        if client_id is not None or action_code:
+            rolled = None
+    mark = _mark(organisation_id, time_zone) if rolled is not None else None
     first_day = end_day = None
     if mark is not None:
         end_day = mark.astimezone(zone).date()  # whole days end at this day's midnight

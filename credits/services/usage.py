@@ -1,7 +1,7 @@
 """The daily usage roll-up (S6, M4): closed days of consumptions, summed into `UsageDay`.
 
 A 12-month report must not group a million consumptions on every load; it reads one row per
-client, action, person and day instead (credits.selectors.usage), plus the few consumptions
+client, action and day instead (credits.selectors.usage), plus the few consumptions
 since the organisation's mark. This job moves the marks forward.
 
 How it stays exact when run twice, at once, or killed half-way (X4):
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from clients.models import Organisation
-from credits.models import Consumption, UsageDay, UsageRollup
+from credits.models import Consumption, UsageDay, UsagePersonDay, UsageRollup
 from credits.selectors.usage import local_midnight
 
 logger = logging.getLogger(__name__)
@@ -111,31 +111,43 @@ def _roll_up_batch(
         # Starting over (no mark, or days of another zone): drop whatever days are left.
         if since is None:
             UsageDay.objects.filter(organisation_id__in=ids).delete()
+            UsagePersonDay.objects.filter(organisation_id__in=ids).delete()
         written = _insert_days(ids, zone=zone, since=since, until=until)
         _move_marks(ids, existing=set(locked), zone=zone, until=until)
     return len(ids), written
 
 
 def _insert_days(ids: list[int], *, zone: str, since: datetime | None, until: datetime) -> int:
-    """One INSERT … SELECT grouping the organisations' consumptions by local day."""
+    """Two INSERT … SELECT grouping the organisations' consumptions by local day: by client
+    and action (`UsageDay`), and by person (`UsagePersonDay`). Returns the UsageDay rows."""
     consumptions = Consumption.objects.filter(organisation_id__in=ids, created_at__lt=until)
     if since is not None:
         consumptions = consumptions.filter(created_at__gte=since)
-    grouped = (
-        consumptions.annotate(
-            local_day=TruncDate("created_at", tzinfo=ZoneInfo(zone)),
-            who=Coalesce("actor_id", Value(0)),
-        )
-        .order_by()
-        .values_list("organisation_id", "client_id", "action_code", "who", "local_day")
-        .annotate(day_uses=Count("pk"), day_credits=Sum("credits"))
+    by_day = consumptions.annotate(
+        local_day=TruncDate("created_at", tzinfo=ZoneInfo(zone))
+    ).order_by()
+    written = _insert(
+        UsageDay,
+        ("organisation", "client", "action_code", "day", "uses", "credits"),
+        by_day.values_list("organisation_id", "client_id", "action_code", "local_day"),
     )
+    _insert(
+        UsagePersonDay,
+        ("organisation", "actor_id", "day", "uses", "credits"),
+        by_day.filter(actor_id__isnull=False).values_list(
+            "organisation_id", "actor_id", "local_day"
+        ),
+    )
+    return written
+
+
+def _insert(model: type[models.Model], fields: tuple[str, ...], keys: QuerySet) -> int:
+    grouped = keys.annotate(day_uses=Count("pk"), day_credits=Sum("credits"))
     select, params = grouped.query.sql_with_params()
     quote = connection.ops.quote_name
-    fields = ("organisation", "client", "action_code", "actor_id", "day", "uses", "credits")
-    columns = ", ".join(quote(UsageDay._meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(UsageDay._meta.db_table)} ({columns}) {select}", params)
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {select}", params)
         return max(cursor.rowcount, 0)
 
 

@@ -10,12 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from clients import services as client_services
 from clients.models import Organisation
 from credits import services
-from credits.models import UsageDay, UsageRollup
+from credits.models import UsageDay, UsagePersonDay, UsageRollup
 from credits.selectors.usage import (
     ActionLine,
     ClientLine,
+    Consumed,
     MonthLine,
     Period,
+    consumed_between,
     spent_between,
     usage_report,
 )
@@ -221,11 +223,17 @@ def test_the_roll_up_makes_one_insert_per_time_zone_whatever_the_organisations_x
     # When the roll-up runs
     with CaptureQueriesContext(connection) as queries:
         run = services.roll_up_usage(now=NOON_4_FEB)
-    # Then two INSERT … SELECT (one per zone) wrote every organisation's days
+    # Then per zone one INSERT … SELECT wrote every organisation's days (and one their
+    # people's days)
     inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "credits_usageday"')]
-    assert len(inserts) == 2
+    person_inserts = [
+        q for q in queries if q["sql"].startswith('INSERT INTO "credits_usagepersonday"')
+    ]
+    assert (len(inserts), len(person_inserts)) == (2, 2)
     assert (run.organisations, run.rows) == (6, 11)
-    assert len(queries) <= 1 + 2 * 6  # the read, then per zone: lock, insert, marks, savepoints
+    # the read, then per zone: savepoint, lock, two deletes and two inserts (a first run),
+    # marks, release
+    assert len(queries) <= 1 + 2 * 8
 
 
 def test_a_change_of_time_zone_recounts_the_days_in_the_new_zone_s6(crm):
@@ -294,3 +302,36 @@ def test_deleting_the_mark_rebuilds_the_days_once_x4(crm):
     assert services.roll_up_usage(now=NOON_4_FEB).rows == 6
     assert UsageDay.objects.count() == 6
     assert (usage_report(crm, WINTER).uses, usage_report(crm, WINTER).credits) == (6, 27)
+
+
+def test_the_roll_up_counts_each_persons_days_for_their_own_totals_c4(crm, make_user):
+    """'Only mine' reads a person's days (UsagePersonDay), and counts the same rolled up or
+    live; consumptions made without a person (the API, a job) are nobody's."""
+    # Given two people spending on the same days, beside the fixture's unattributed uses
+    ann, bob = make_user("ann"), make_user("bob")
+    for person, action, day in (
+        (ann, "ai_summary", 12),
+        (ann, "login", 12),
+        (bob, "form_submission", 12),
+        (ann, "form_submission", 13),
+    ):
+        services.consume(
+            client=crm.front,
+            action=action,
+            actor=person,
+            now=datetime(2026, 1, day, 9, tzinfo=PARIS),
+        )
+    live = [consumed_between(crm.pk, crm.time_zone, None, None, actor_id=p.pk) for p in (ann, bob)]
+    # When the days are rolled up
+    services.roll_up_usage(now=NOON_4_FEB)
+    # Then each person has a row per day, and their totals are the same as counted live
+    rows = UsagePersonDay.objects.filter(organisation=crm).order_by("actor_id", "day")
+    assert list(rows.values_list("actor_id", "day", "uses", "credits")) == [
+        (ann.pk, date(2026, 1, 12), 2, 10),
+        (ann.pk, date(2026, 1, 13), 1, 1),
+        (bob.pk, date(2026, 1, 12), 1, 1),
+    ]
+    rolled = [
+        consumed_between(crm.pk, crm.time_zone, None, None, actor_id=p.pk) for p in (ann, bob)
+    ]
+    assert rolled == live == [Consumed(3, 11), Consumed(1, 1)]
