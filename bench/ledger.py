@@ -97,22 +97,22 @@ def wait_for_quiet_machine(
         time.sleep(13)
 
 
-def code_version() -> str:
-    """The commit measured, and whether the ledger's code differed from it."""
+def code_version(paths: tuple[str, ...] = ("credits", "clients")) -> str:
+    """The commit measured, and whether the code under `paths` differed from it."""
     git = ["git", "-C", str(ROOT)]
     try:
         commit = subprocess.run(
             [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         changed = subprocess.run(
-            [*git, "status", "--porcelain", "--", "credits", "clients"],
+            [*git, "status", "--porcelain", "--", *paths],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (no git)"
-    note = " with uncommitted changes in credits/ or clients/" if changed else ""
+    note = f" with uncommitted changes in {', '.join(paths)}" if changed else ""
     return f"commit {commit}{note}"
 
 

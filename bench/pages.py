@@ -42,7 +42,6 @@ import math
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -56,9 +55,9 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The ledger benchmark's set-up, and its view of the machine and the server.
 from ledger import (
-    ROOT,
     ServerClock,
     busy_cores,
+    code_version,
     cpu_busy_jiffies,
     migrate,
     server_facts,
@@ -66,6 +65,7 @@ from ledger import (
     wait_for_quiet_machine,
 )
 
+PAGES_CODE = ("credits", "clients", "templates", "config")  # what the pages' figures depend on
 TEAMS = ["Sales", "Marketing", "Research", "Finance", "Partnerships"]
 ASSIGNED_TEAMS = 2  # the first teams get a monthly budget, and spend only from it
 PEOPLE = [
@@ -844,23 +844,6 @@ def cases_for(org: Org, now: datetime) -> list[Case]:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def code_version() -> str:
-    git = ["git", "-C", str(ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            [*git, "status", "--porcelain", "--", "credits", "clients", "templates", "config"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return f"commit {commit}" + (" with uncommitted changes to the pages" if changed else "")
-
-
 def print_size(size: int, results: list[Result]) -> None:
     print(f"\n{size:,} consumptions:")
     print(
@@ -958,7 +941,8 @@ def main() -> None:
         f"server settings: fsync={facts['fsync']} synchronous_commit="
         f"{facts['synchronous_commit']} (the wrapper's)"
     )
-    print(f"code: {code_version()}; openpyxl writes XML with {'lxml' if LXML else 'et_xmlfile'}")
+    writer = "lxml" if LXML else "et_xmlfile"
+    print(f"code: {code_version(PAGES_CODE)}; openpyxl writes XML with {writer}")
     results: dict[int, list[Result]] = {}
     for size in sizes:
         now = timezone.now()

@@ -4,10 +4,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import QuerySet
 from django.utils.translation import gettext
 
 from clients.models import Client, Organisation
@@ -15,7 +13,6 @@ from credits.exceptions import AssignmentExhausted, InsufficientCredits, LimitEx
 from credits.funding import decide_funding
 from credits.models import (
     ClientAccount,
-    Consumption,
     CreditPool,
     Hold,
     HoldStatus,
@@ -102,56 +99,3 @@ def sms_rates_csv(rates: QuerySet[SmsRate]) -> str:
     for rate in rates.order_by("country"):
         writer.writerow([rate.country, rate.name, rate.calling_code, rate.credits_per_segment])
     return out.getvalue()
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    key: object
-    uses: int
-    credits: int
-
-
-def _usage(consumptions: QuerySet[Consumption], group: str) -> list[UsageRow]:
-    rows = (
-        consumptions.values(group)
-        .annotate(uses=Count("pk"), total=Coalesce(Sum("credits"), 0))
-        .order_by(group)
-    )
-    return [UsageRow(row[group], row["uses"], row["total"]) for row in rows]
-
-
-def consumptions_of(
-    organisation: Organisation,
-    *,
-    client: Client | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[Consumption]:
-    """Every operation of every member (C4), optionally one client's and a period's."""
-    found = Consumption.objects.filter(organisation=organisation)
-    if client is not None:
-        found = found.filter(client=client)
-    if since is not None:
-        found = found.filter(created_at__gte=since)
-    if until is not None:
-        found = found.filter(created_at__lt=until)
-    return found.select_related("client", "actor").order_by("-created_at", "-pk")
-
-
-def usage_by_action(organisation: Organisation, **period) -> list[UsageRow]:
-    """Uses and credits per action, free actions included (C1, M4)."""
-    return _usage(consumptions_of(organisation, **period), "action_code")
-
-
-def usage_by_client(organisation: Organisation, **period) -> list[UsageRow]:
-    return _usage(consumptions_of(organisation, **period), "client__name")
-
-
-def usage_by_month(
-    organisation: Organisation, *, client: Client | None = None, **period
-) -> list[UsageRow]:
-    """Credits spent per month in the organisation's time zone (S6), one client or all."""
-    months = consumptions_of(organisation, client=client, **period).annotate(
-        month=TruncMonth("created_at", tzinfo=ZoneInfo(organisation.time_zone))
-    )
-    return _usage(months, "month")
