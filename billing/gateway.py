@@ -12,6 +12,7 @@ Sandbox test cards (any future expiry, any CVC):
   4000 0000 0000 0119   charges fail with a processing error
 """
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -51,7 +52,14 @@ class PaymentGateway(Protocol):
 
     def charge(
         self, *, token: str, amount: Decimal, currency: str, idempotency_key: str, description: str
-    ) -> ChargeResult: ...
+    ) -> ChargeResult:
+        """Take the money. The same idempotency key is the same charge: a gateway answers a
+        repeated call with the first outcome and never charges twice."""
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        """Give back a charge (all of it); the same key refunds once."""
 
 
 def luhn_valid(number: str) -> bool:
@@ -98,7 +106,7 @@ class SandboxGateway:
     ) -> ChargeResult:
         outcome = token.split("_")[2] if token.startswith("tok_sandbox_") else "missing"
         if outcome == "ok":
-            return ChargeResult(ok=True, reference=f"ch_sandbox_{secrets.token_hex(8)}")
+            return ChargeResult(ok=True, reference=f"ch_sandbox_{_digest(idempotency_key)}")
         if outcome == "declined":
             return ChargeResult(ok=False, error=_("Your card was declined."), declined=True)
         if outcome == "funds":
@@ -106,6 +114,17 @@ class SandboxGateway:
         if outcome == "missing":
             return ChargeResult(ok=False, error=_("No card on file."), declined=True)
         return ChargeResult(ok=False, error=_("The payment could not be processed; try again."))
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        return ChargeResult(ok=True, reference=f"re_sandbox_{_digest(idempotency_key)}")
+
+
+def _digest(idempotency_key: str) -> str:
+    """The sandbox's stand-in for a gateway's memory of keys: the same key, the same
+    reference."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
 
 def get_gateway() -> PaymentGateway:

@@ -209,6 +209,18 @@ class InvoiceKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
 
 
+class EmailStatus(models.TextChoices):
+    """pending: to send; sending: handed to the mail server by a job that has not come back
+    (found later, it is sent again: at least once beats never); sent: the server accepted it;
+    failed: refused, retried with backoff at `email_next_attempt_at`; none: nobody to send to."""
+
+    PENDING = "pending", _("To send")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, will retry")
+    NONE = "none", _("No recipient")
+
+
 class InvoiceCounter(models.Model):
     """The last number given in a series and year: locked while the next is taken, so numbers
     have no gaps and no duplicates, also under concurrent purchases."""
@@ -257,7 +269,15 @@ class Invoice(models.Model):
         blank=True,
         related_name="credit_note",
     )
+    language = models.CharField(_("language"), max_length=10, default="en")
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
+    pdf_status = models.CharField(_("PDF drawn for status"), max_length=10, blank=True)
+    email_status = models.CharField(
+        _("e-mail"), max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
+    email_next_attempt_at = models.DateTimeField(_("next e-mail attempt"), null=True, blank=True)
+    email_error = models.TextField(_("last e-mail error"), blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
 
     class Meta:
@@ -316,27 +336,75 @@ class Payment(models.Model):
 
 
 class PurchaseStatus(models.TextChoices):
+    """Where a purchase is on its way from "pay" to credits usable.
+
+    charging: recorded and committed, the gateway is (or was) being asked; whoever finds it
+    later asks again with the same idempotency key, so the card is charged once.
+    charged: the gateway took the money; invoice, payment and credits are still to be written
+    (one transaction); the settle job finishes it, or refunds it when it cannot be finished.
+    """
+
+    CHARGING = "charging", _("Payment in progress")
+    CHARGED = "charged", _("Paid, being completed")
+    REFUNDING = "refunding", _("Being refunded")
     PAID = "paid", pgettext_lazy("purchase status", "Paid")
     INVOICED = "invoiced", _("Invoiced (enterprise terms)")
     DECLINED = "declined", _("Declined")
     FAILED = "failed", _("Payment error")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class PurchaseKind(models.TextChoices):
+    CREDITS = "credits", _("Credits")
+    PLAN_START = "plan_start", _("Plan: first month")
+    PLAN_UPGRADE = "plan_upgrade", _("Plan: upgrade")
+    PLAN_RENEWAL = "plan_renewal", _("Plan: renewal")
+
+
+class PurchaseOrigin(models.TextChoices):
+    PERSON = "person", _("Bought by a person")
+    API = "api", _("Bought through the API")
+    AUTO_TOP_UP = "auto_top_up", _("Automatic top-up")
+    RENEWAL = "renewal", _("Plan renewal")
 
 
 class Purchase(models.Model):
-    """One purchase of credits: what, at what price, how it was paid, and what it granted."""
+    """One payment for credits or a plan period: what, at what price, how it was paid, where
+    it stands, and what it granted. Every charge of a card starts as one of these rows, so
+    that no money is taken that the portal does not know about (X3)."""
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="purchases"
     )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=PurchaseKind.choices, default=PurchaseKind.CREDITS
+    )
+    origin = models.CharField(
+        _("origin"), max_length=20, choices=PurchaseOrigin.choices, default=PurchaseOrigin.PERSON
+    )
     package = models.ForeignKey(Package, on_delete=models.PROTECT, null=True, blank=True)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+    )
+    period_start = models.DateTimeField(_("period start"), null=True, blank=True)
+    period_end = models.DateTimeField(_("period end"), null=True, blank=True)
     credits = models.PositiveBigIntegerField(_("credits"))
     unit_price = models.DecimalField(_("price per credit"), max_digits=12, decimal_places=4)
     amount = money_field(_("amount before tax"))
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=0)
+    tax = money_field(_("tax"), default=0)
+    total = money_field(_("total charged"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     method = models.CharField(_("payment"), max_length=20, choices=PaymentMethod.choices)
     status = models.CharField(_("status"), max_length=10, choices=PurchaseStatus.choices)
     decline_reason = models.CharField(_("decline reason"), max_length=200, blank=True)
     gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    charge_attempts = models.PositiveSmallIntegerField(_("charge attempts"), default=0)
+    completion_attempts = models.PositiveSmallIntegerField(_("completion attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    refund_reference = models.CharField(_("refund reference"), max_length=100, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     lot = models.OneToOneField(
         "credits.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
     )
@@ -359,8 +427,72 @@ class Purchase(models.Model):
                 fields=["organisation", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="purchase_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__gte=0) & Q(amount__gte=0) & Q(tax__gte=0),
+                name="purchase_money_not_negative",
+            ),
+            # One plan period is paid for once: two renewal jobs, or a job and a retry, that
+            # race for the same period meet here.
+            models.UniqueConstraint(
+                fields=["organisation", "period_start"],
+                condition=Q(status__in=["charging", "charged", "paid"]) & Q(kind="plan_renewal"),
+                name="purchase_plan_period_paid_once",
+            ),
+        ]
+        indexes = [
+            # The settle job reads only unfinished purchases, whatever the history's size.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["charging", "charged", "refunding"]),
+                name="purchase_unfinished",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.credits} credits, {self.amount} {self.currency}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (
+            PurchaseStatus.CHARGING,
+            PurchaseStatus.CHARGED,
+            PurchaseStatus.REFUNDING,
+        )
+
+    @property
+    def charge_key(self) -> str:
+        """The gateway's idempotency key: derived from this row, so every attempt to charge
+        for it, by whoever and however late, is one charge at the gateway."""
+        return f"purchase-{self.pk}-{int(self.created_at.timestamp())}"
+
+
+class AutoTopUp(models.Model):
+    """An owner's standing order (B2): when available credits fall under `threshold`, buy
+    `credits` with the card on file, at most `monthly_cap` (total charged) per calendar
+    month in the organisation's time zone. `armed` makes it once per crossing: the purchase
+    disarms it, the balance rising back to the threshold re-arms it."""
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="auto_top_up"
+    )
+    enabled = models.BooleanField(_("enabled"), default=False)
+    threshold = models.PositiveBigIntegerField(_("when available credits fall under"))
+    credits = models.PositiveBigIntegerField(_("buy (credits)"))
+    monthly_cap = money_field(_("at most per month (total charged)"))
+    armed = models.BooleanField(default=True, editable=False)
+    consecutive_failures = models.PositiveSmallIntegerField(default=0, editable=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("automatic top-up")
+        verbose_name_plural = _("automatic top-ups")
+        constraints = [
+            models.CheckConstraint(condition=Q(credits__gte=1), name="top_up_buys_credits"),
+            models.CheckConstraint(condition=Q(monthly_cap__gt=0), name="top_up_cap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.credits} under {self.threshold}"

@@ -1,7 +1,6 @@
 """Thin Celery tasks (K2): load by id or take the time, call one service."""
 
 from celery import shared_task
-from django.db.models import Q
 from django.utils import timezone
 
 from billing import services
@@ -12,19 +11,19 @@ from billing.models import Invoice
 def deliver_invoice(invoice_id: int) -> bool:
     """Render the PDF and e-mail it; both steps are skipped once done (safe to re-run)."""
     invoice = Invoice.objects.get(pk=invoice_id)
-    services.render_invoice_pdf(invoice=invoice)
-    return services.email_invoice(invoice=invoice, now=timezone.now())
+    return services.deliver_invoice(invoice=invoice, now=timezone.now())
 
 
 @shared_task(name="billing.sweep_invoices")
 def sweep_invoices() -> int:
     """Catch invoices whose delivery job was lost: no PDF yet, or not e-mailed."""
-    pending = Invoice.objects.filter(Q(pdf="") | Q(emailed_at__isnull=True)).values_list(
-        "pk", flat=True
-    )
-    for invoice_id in pending:
-        deliver_invoice.delay(invoice_id)
-    return len(pending)
+    return services.sweep_invoices(now=timezone.now())
+
+
+@shared_task(name="billing.settle_purchases")
+def settle_purchases() -> dict[str, int]:
+    """Finish purchases a crash or a lost answer left half-way (charge, complete, refund)."""
+    return services.settle_purchases(now=timezone.now())
 
 
 @shared_task(name="billing.renew_subscriptions")

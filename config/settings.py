@@ -154,6 +154,9 @@ CELERY_BEAT_SCHEDULE = {
     "billing-renew-subscriptions": {"task": "billing.renew_subscriptions", "schedule": 600.0},
     "billing-mark-overdue": {"task": "billing.mark_overdue", "schedule": 3600.0},
     "billing-sweep-invoices": {"task": "billing.sweep_invoices", "schedule": 900.0},
+    # Purchases a crash or a lost gateway answer left half-way: charged again with the same
+    # key (one charge), completed, or refunded.
+    "billing-settle-purchases": {"task": "billing.settle_purchases", "schedule": 60.0},
     # Invitations whose e-mail failed or was never handed to the mail server are sent again.
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
 }

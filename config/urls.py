@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import billing.urls
 import clients.urls
 import credits.urls
 from clients import views as client_views
@@ -9,7 +10,10 @@ from clients.views import members as member_views
 
 # Every page of an organisation, whichever app owns it, lives under /o/<slug>/ in one
 # namespace (`org:`), and is reached through clients.access.organisation_page (X5).
-organisation_pages = ([*credits.urls.urlpatterns, *clients.urls.urlpatterns], "org")
+organisation_pages = (
+    [*credits.urls.urlpatterns, *clients.urls.urlpatterns, *billing.urls.urlpatterns],
+    "org",
+)
 
 urlpatterns = [
     path("", client_views.home, name="home"),

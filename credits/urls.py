@@ -1,6 +1,6 @@
 """The credits app's organisation pages (under /o/<slug>/, in the `org` namespace)."""
 
-from credits.views import activity, dashboard, ratecard, spend, usage
+from credits.views import activity, alerts, dashboard, ratecard, spend, usage
 
 urlpatterns = [
     *dashboard.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *spend.urlpatterns,
     *activity.urlpatterns,
     *usage.urlpatterns,
+    *alerts.urlpatterns,
 ]

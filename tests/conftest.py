@@ -84,3 +84,23 @@ def _english_after_each_test():
     from django.utils import translation
 
     translation.deactivate()
+
+
+@pytest.fixture
+def recording_gateway(settings):
+    """The payment gateway remembers every charge (tests.gateways); returns its memory."""
+    from tests import gateways
+
+    settings.PAYMENT_GATEWAY = "tests.gateways.RecordingGateway"
+    gateways.MEMORY = gateways.Memory()
+    yield gateways.MEMORY
+    gateways.MEMORY = gateways.Memory()
+
+
+@pytest.fixture
+def catalogue(db):
+    """The demo's offers (demo.catalogue): the default EUR list with volume tiers, the
+    distributors', data, translation and SMS lists (SMS packages), GBP plans."""
+    from demo.catalogue import install_catalogue
+
+    return install_catalogue()

@@ -38,7 +38,7 @@ def test_the_pdf_shows_the_number_buyer_lines_and_total_k3(enterprise, now):
         "Invoice INV-2026-000001",
         "Deepetch SAS",
         "FR11222333444",
-        "1000 credits",
+        "1,000 credits",
         "1.5",
         "1500.00 EUR",
         "300.00 EUR",

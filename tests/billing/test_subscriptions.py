@@ -86,7 +86,7 @@ def test_an_upgrade_takes_effect_at_once_with_a_prorated_charge_and_the_extra_al
     assert subscription.plan == plans["pro"]
     # (99 - 49) x 503/743 = 33.85 before tax, 40.62 with 20 %
     assert invoices(crm)[-1] == (
-        "Upgrade from Growth to Pro, rest of the period",
+        "Upgrade to the Pro plan, 2026-03-10 to 2026-04-10",
         Decimal("40.62"),
         "paid",
     )

@@ -1,0 +1,92 @@
+"""The buyer's side: billing profile and the card on file (M3)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from billing import gateway as payment
+from billing.exceptions import PaymentDeclined
+from billing.models import BillingProfile
+from billing.services.common import local_date
+from clients.models import Organisation
+
+PROFILE_FIELDS = ("legal_name", "address", "vat_number", "email")
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """A card as typed by its holder; passed straight to the gateway, never stored."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+def profile_of(organisation: Organisation) -> BillingProfile:
+    profile, _created = BillingProfile.objects.get_or_create(
+        organisation=organisation,
+        defaults={"legal_name": organisation.name},
+    )
+    return profile
+
+
+def save_card(
+    *,
+    organisation: Organisation,
+    number: str,
+    exp_month: int,
+    exp_year: int,
+    cvc: str,
+    now: datetime,
+) -> BillingProfile:
+    """Replace the card on file through the gateway; only its token, brand, last four digits
+    and expiry are kept (M3). The gateway is called before any transaction opens: a slow
+    gateway holds no lock."""
+    try:
+        card = payment.get_gateway().save_card(
+            number=number,
+            exp_month=exp_month,
+            exp_year=exp_year,
+            cvc=cvc,
+            today=local_date(now, organisation),
+        )
+    except payment.CardRefused as refusal:
+        raise PaymentDeclined(str(refusal)) from refusal
+    with transaction.atomic():
+        profile = BillingProfile.objects.select_for_update().get(pk=profile_of(organisation).pk)
+        profile.card_token = card.token
+        profile.card_brand = card.brand
+        profile.card_last4 = card.last4
+        profile.card_exp_month = card.exp_month
+        profile.card_exp_year = card.exp_year
+        profile.save()
+    return profile
+
+
+def save_new_card(*, organisation: Organisation, card: CardDetails, now: datetime):
+    return save_card(
+        organisation=organisation,
+        number=card.number,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        cvc=card.cvc,
+        now=now,
+    )
+
+
+@transaction.atomic
+def update_billing_profile(
+    *, organisation: Organisation, legal_name: str, address: str, vat_number: str, email: str
+) -> BillingProfile:
+    """The owner's own details printed on the next invoices (invoices already issued keep
+    the buyer they were issued to)."""
+    profile = BillingProfile.objects.select_for_update().get(pk=profile_of(organisation).pk)
+    profile.legal_name = legal_name.strip()
+    profile.address = address.strip()
+    profile.vat_number = vat_number.strip().upper()
+    profile.email = email.strip().lower()
+    profile.full_clean(exclude=["organisation", "price_list"])
+    profile.save(update_fields=list(PROFILE_FIELDS))
+    return profile
