@@ -175,12 +175,18 @@ def charge_and_complete(*, purchase: Purchase, now: datetime) -> Purchase:
 
 
 def resume(*, purchase: Purchase, now: datetime) -> Purchase:
-    """A retry of a purchase already recorded (the same idempotency key, or the settle job):
-    finish it if its lease ran out, otherwise report where it stands. Only the caller that
-    wins the lease works on it, so eight concurrent retries charge once."""
+    """A retry of a purchase already recorded (the same idempotency key): finish it if its
+    lease ran out, otherwise report where it stands. Only the caller that wins the lease
+    works on it, so eight concurrent retries charge once."""
     record = Purchase.objects.get(pk=purchase.pk)
+    return _step(record, now) or record
+
+
+def _step(record: Purchase, now: datetime) -> Purchase | None:
+    """Take an unfinished purchase one step further if this caller wins its lease; None
+    when another caller holds it or nothing is left to do."""
     if record.status not in UNFINISHED or not _take_lease(record, now):
-        return record
+        return None
     if record.status == PurchaseStatus.CHARGING:
         return charge_and_complete(purchase=record, now=now)
     if record.status == PurchaseStatus.CHARGED:
@@ -216,7 +222,15 @@ def _charge(purchase_id: int, now: datetime) -> Purchase:
     except Exception as error:  # no answer: charged or not, the next attempt asks again
         logger.exception("charge of purchase %s did not come back", record.pk)
         _note_problem(record, error, now, _gateway_backoff(record.charge_attempts + 1))
-        return Purchase.objects.get(pk=record.pk)
+        return _reread(record.pk, PurchaseStatus.CHARGING)
+    try:
+        _record_outcome(record, outcome, now)
+    except Exception:  # the money moved; the row says charging, so the job asks again (same key)
+        logger.exception("outcome of purchase %s's charge could not be recorded", record.pk)
+    return _reread(record.pk, PurchaseStatus.CHARGING)
+
+
+def _record_outcome(record: Purchase, outcome: payment.ChargeResult, now: datetime) -> None:
     if outcome.ok:
         Purchase.objects.filter(pk=record.pk, status=PurchaseStatus.CHARGING).update(
             status=PurchaseStatus.CHARGED,
@@ -224,16 +238,25 @@ def _charge(purchase_id: int, now: datetime) -> Purchase:
             next_attempt_at=now,
             last_error="",
         )
-    else:
-        with transaction.atomic():
-            refused = Purchase.objects.filter(pk=record.pk, status=PurchaseStatus.CHARGING).update(
-                status=PurchaseStatus.DECLINED if outcome.declined else PurchaseStatus.FAILED,
-                decline_reason=outcome.error[:200],
-                next_attempt_at=None,
-            )
-            if refused and record.kind == PurchaseKind.PLAN_RENEWAL:
-                _renewal_declined(record, now)
-    return Purchase.objects.select_related("invoice", "lot").get(pk=record.pk)
+        return
+    with transaction.atomic():
+        refused = Purchase.objects.filter(pk=record.pk, status=PurchaseStatus.CHARGING).update(
+            status=PurchaseStatus.DECLINED if outcome.declined else PurchaseStatus.FAILED,
+            decline_reason=outcome.error[:200],
+            next_attempt_at=None,
+        )
+        if refused and record.kind == PurchaseKind.PLAN_RENEWAL:
+            _renewal_declined(record, now)
+
+
+def _reread(purchase_id: int, unknown: str) -> Purchase:
+    """The row as stored; when the database cannot be read, a stand-in saying `unknown`,
+    so that a caller who paid gets "being processed" rather than an error."""
+    try:
+        return Purchase.objects.select_related("invoice", "lot").get(pk=purchase_id)
+    except Exception:
+        logger.exception("purchase %s could not be read back", purchase_id)
+        return Purchase(pk=purchase_id, status=unknown)
 
 
 def _gateway_backoff(attempts: int) -> timedelta:
@@ -282,11 +305,7 @@ def _complete(purchase_id: int, now: datetime) -> Purchase:
                 )
         except Exception:
             logger.exception("could not note the problem of purchase %s", purchase_id)
-            return Purchase(pk=purchase_id, status=PurchaseStatus.CHARGED)
-    try:
-        return Purchase.objects.select_related("invoice", "lot").get(pk=purchase_id)
-    except Exception:
-        return Purchase(pk=purchase_id, status=PurchaseStatus.CHARGED)
+    return _reread(purchase_id, PurchaseStatus.CHARGED)
 
 
 def _start_refund(purchase_id: int, reason: str, now: datetime) -> Purchase:
@@ -334,11 +353,13 @@ def settle_purchases(*, now: datetime, batch: int = 500) -> dict[str, int]:
         .values_list("pk", flat=True)[:batch]
     )
     outcomes: dict[str, int] = {}
-    for purchase_id in due:
-        settled = resume(purchase=Purchase(pk=purchase_id), now=now)
-        outcomes[settled.status] = outcomes.get(settled.status, 0) + 1
+    for record in Purchase.objects.filter(pk__in=due).order_by("next_attempt_at", "pk"):
+        settled = _step(record, now)
+        if settled is not None:
+            outcomes[settled.status] = outcomes.get(settled.status, 0) + 1
     if due:
-        logger.info("settled %d unfinished purchases: %s", len(due), outcomes)
+        left = Purchase.objects.filter(status__in=UNFINISHED).count()
+        logger.info("settled unfinished purchases: %s; %d still unfinished", outcomes, left)
     return outcomes
 
 
