@@ -1,7 +1,11 @@
-"""Purchases in the back office: read-only history, where an unfinished one stands."""
+"""Purchases in the back office: a read-only history that says where an unfinished one
+stands (charging, charged, being refunded), why, and when the settle job tries again."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from billing import services
 from billing.admin.common import ReadOnly
 from billing.models import Purchase
 
@@ -11,14 +15,87 @@ class PurchaseAdmin(ReadOnly):
     list_display = [
         "created_at",
         "organisation",
+        "kind",
+        "origin",
         "credits",
-        "amount",
+        "total",
         "currency",
         "method",
         "status",
         "decline_reason",
         "invoice",
     ]
-    list_filter = ["status", "method", "organisation"]
+    list_filter = ["status", "kind", "origin", "method", "organisation"]
     search_fields = ["organisation__name", "gateway_reference", "invoice__number"]
     date_hierarchy = "created_at"
+    list_select_related = ["organisation", "invoice"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "organisation",
+                    "kind",
+                    "origin",
+                    "status",
+                    "created_at",
+                    "completed_at",
+                    "actor",
+                ]
+            },
+        ),
+        (
+            _("What was bought"),
+            {"fields": ["package", "plan", "period_start", "period_end", "credits", "lot"]},
+        ),
+        (
+            _("Money"),
+            {
+                "fields": [
+                    "unit_price",
+                    "amount",
+                    "tax_rate",
+                    "tax",
+                    "total",
+                    "currency",
+                    "method",
+                    "invoice",
+                ]
+            },
+        ),
+        (
+            _("Gateway"),
+            {
+                "fields": [
+                    "gateway_reference",
+                    "decline_reason",
+                    "charge_attempts",
+                    "completion_attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "refund_reference",
+                    "idempotency_key",
+                ]
+            },
+        ),
+    ]
+    actions = ["finish_now"]
+
+    def has_finish_permission(self, request) -> bool:
+        return request.user.has_perm("billing.change_purchase")
+
+    @admin.action(
+        description=_("Finish now (charge again with the same key, complete or refund)"),
+        permissions=["finish"],
+    )
+    def finish_now(self, request, queryset):
+        """What the settle job would do at the next attempt, now; a purchase whose lease
+        another caller holds is left to it."""
+        for purchase in queryset:
+            outcome = services.finish_now(purchase=purchase, now=timezone.now())
+            self.message_user(
+                request,
+                _("%(purchase)s: %(status)s")
+                % {"purchase": purchase, "status": outcome.get_status_display()},
+                messages.INFO,
+            )

@@ -1,0 +1,1 @@
+"""Forms of the billing pages: input checked here, then one service call."""
