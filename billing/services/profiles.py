@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing import gateway as payment
-from billing.exceptions import PaymentDeclined
+from billing.exceptions import BillingError, PaymentDeclined
 from billing.models import BillingProfile
 from billing.services.common import local_date
 from clients.models import Organisation
@@ -87,6 +88,11 @@ def update_billing_profile(
     profile.address = address.strip()
     profile.vat_number = vat_number.strip().upper()
     profile.email = email.strip().lower()
-    profile.full_clean(exclude=["organisation", "price_list"])
+    try:
+        profile.full_clean(
+            exclude=[f.name for f in BillingProfile._meta.fields if f.name not in PROFILE_FIELDS]
+        )
+    except ValidationError as invalid:
+        raise BillingError(" ".join(invalid.messages)) from invalid
     profile.save(update_fields=list(PROFILE_FIELDS))
     return profile

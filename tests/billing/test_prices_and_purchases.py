@@ -241,3 +241,30 @@ def test_voiding_an_invoice_whose_credits_were_spent_is_refused_s7(enterprise, n
     assert bought.invoice.status == InvoiceStatus.OPEN
     assert figures(enterprise) == before
     assert Invoice.objects.count() == 1
+
+
+def test_the_billing_profile_is_updated_and_a_bad_e_mail_changes_nothing_m3(make_organisation):
+    organisation = make_organisation("profiled")
+    services.update_billing_profile(
+        organisation=organisation,
+        legal_name=" Profiled SAS ",
+        address="3 rue Haute\n69001 Lyon",
+        vat_number="fr12345678901",
+        email="Compta@Profiled.example",
+    )
+    profile = BillingProfile.objects.get(organisation=organisation)
+    assert (profile.legal_name, profile.vat_number, profile.email) == (
+        "Profiled SAS",
+        "FR12345678901",
+        "compta@profiled.example",
+    )
+    with pytest.raises(services.BillingError, match="Enter a valid email address"):
+        services.update_billing_profile(
+            organisation=organisation,
+            legal_name="Other",
+            address="",
+            vat_number="",
+            email="not-an-address",
+        )
+    profile.refresh_from_db()
+    assert (profile.legal_name, profile.email) == ("Profiled SAS", "compta@profiled.example")
