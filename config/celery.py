@@ -15,7 +15,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="portal.health")
+@app.task(name="portal.health", ignore_result=False)  # its answer is the point
 def health() -> dict[str, str]:
     """Round-trip through the broker, a worker and the database, for monitoring."""
     import socket

@@ -10,6 +10,9 @@ def existing_invoices_keep_their_history(apps, schema_editor):
     organisation's."""
     Invoice = apps.get_model("billing", "Invoice")
     Invoice.objects.filter(emailed_at__isnull=False).update(email_status="sent")
+    # PDFs already drawn showed the status their invoice had then; trust them rather than
+    # redraw every one at the first sweep (a status changed since is redrawn on download).
+    Invoice.objects.exclude(pdf="").update(pdf_status=models.F("status"))
     Organisation = apps.get_model("clients", "Organisation")
     for code in Organisation.objects.values_list("language", flat=True).distinct():
         Invoice.objects.filter(organisation__language=code).update(language=code)
