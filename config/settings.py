@@ -8,6 +8,7 @@ set-up: SQLite, Celery tasks run inline, e-mail printed to the console.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +140,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Jobs record their outcome in the database, never in the result store: a result write to a
+# Redis that is away costs seconds of retries in the caller (measured: 19 s an enqueue).
+CELERY_TASK_IGNORE_RESULT = True
+# An enqueue after commit fails fast when the broker is down (the sweeps catch the work):
+# one retry, then `config.jobs.enqueue` logs it. Measured with Redis stopped: ~0.6 s an
+# enqueue with Celery's default three retries.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # The schedule lives in code, so every deployment runs the same jobs (run one beat process).
 CELERY_BEAT_SCHEDULE = {
     # Holds and lots past their expiry; every operation also applies expiry lazily.
@@ -157,6 +170,14 @@ CELERY_BEAT_SCHEDULE = {
     # Purchases a crash or a lost gateway answer left half-way: charged again with the same
     # key (one charge), completed, or refunded.
     "billing-settle-purchases": {"task": "billing.settle_purchases", "schedule": 60.0},
+    # Expiry reminders go once a day, in the morning (each run also retries refused notices).
+    "credits-send-expiry-reminders": {
+        "task": "credits.send_expiry_reminders",
+        "schedule": crontab(minute=0, hour=7),
+    },
+    # Low balance, once per crossing of the threshold; and automatic top-ups, likewise.
+    "credits-run-balance-alerts": {"task": "credits.run_balance_alerts", "schedule": 60.0},
+    "billing-run-auto-top-ups": {"task": "billing.run_auto_top_ups", "schedule": 60.0},
     # Invitations whose e-mail failed or was never handed to the mail server are sent again.
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
 }

@@ -18,10 +18,13 @@ from credits.models import (
     ClientAccount,
     Consumption,
     CreditPool,
+    ExpiryReminder,
     Hold,
     HoldStatus,
     LedgerEntry,
     Lot,
+    LowBalanceAlert,
+    Notice,
     Quote,
     SmsRate,
     UsageDay,
@@ -446,3 +449,33 @@ class UsagePersonDayAdmin(ReadOnlyAdmin):
     list_display = ["day", "organisation", "actor_id", "uses", "credits"]
     list_filter = ["organisation"]
     date_hierarchy = "day"
+
+
+# --- alerts (D3, B1, B2): written by the jobs and services only ------------------------------
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """What was e-mailed to owners, and whether the mail server took it."""
+
+    list_display = ["created_at", "organisation", "kind", "subject", "status", "attempts"]
+    list_filter = ["kind", "status"]
+    search_fields = ["organisation__name", "organisation__slug", "subject"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organisation"]
+
+
+@admin.register(ExpiryReminder)
+class ExpiryReminderAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organisation", "lot", "lead_days", "expires_at", "credits"]
+    list_filter = ["lead_days"]
+    search_fields = ["organisation__name", "organisation__slug"]
+    list_select_related = ["organisation", "lot"]
+    raw_id_fields = ["lot", "notice"]
+
+
+@admin.register(LowBalanceAlert)
+class LowBalanceAlertAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "armed", "alerted_at", "rearmed_at"]
+    list_filter = ["armed"]
+    search_fields = ["organisation__name", "organisation__slug"]

@@ -47,3 +47,17 @@ def ledger_check() -> list[str]:
     for drift in drifts:
         logger.error("ledger drift: %s", drift)
     return drifts
+
+
+@shared_task(name="credits.send_expiry_reminders")
+def send_expiry_reminders() -> dict[str, int]:
+    """Expiry reminders at each organisation's lead times (D3), then the retries of notices
+    the mail server refused. Safe to run twice or at once: each reminder has a unique record."""
+    run = services.send_expiry_reminders(now=timezone.now())
+    return {"organisations": run.organisations, "reminders": run.reminders, "sent": run.sent}
+
+
+@shared_task(name="credits.run_balance_alerts")
+def run_balance_alerts() -> int:
+    """Low-balance e-mails, once per crossing (B1), then the retries of refused notices."""
+    return services.run_balance_alerts(now=timezone.now())

@@ -50,6 +50,13 @@ from billing.services.subscriptions import (
     resume_subscription,
     subscribe,
 )
+from billing.services.top_up import (
+    TopUpRun,
+    configure_auto_top_up,
+    run_auto_top_up,
+    run_auto_top_ups,
+    spent_this_month,
+)
 
 __all__ = [
     "PAYMENT_TERMS_DAYS",
@@ -63,9 +70,11 @@ __all__ = [
     "PaymentDeclined",
     "PaymentPending",
     "PriceQuote",
+    "TopUpRun",
     "cancel_subscription",
     "change_plan",
     "charge_and_complete",
+    "configure_auto_top_up",
     "deliver_invoice",
     "email_invoice",
     "finish_now",
@@ -82,9 +91,12 @@ __all__ = [
     "renew_due",
     "resume",
     "resume_subscription",
+    "run_auto_top_up",
+    "run_auto_top_ups",
     "save_card",
     "save_new_card",
     "settle_purchases",
+    "spent_this_month",
     "subscribe",
     "sweep_invoices",
     "update_billing_profile",

@@ -1,5 +1,12 @@
 """The credits app's models: the ledger, and the rate card that prices what credits buy."""
 
+from credits.models.alerts import (
+    ExpiryReminder,
+    LowBalanceAlert,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+)
 from credits.models.ledger import (
     Assignment,
     AssignmentKind,
@@ -30,6 +37,7 @@ __all__ = [
     "CreditPool",
     "EntryKind",
     "ExpiryKind",
+    "ExpiryReminder",
     "Hold",
     "HoldStatus",
     "IdempotencyKey",
@@ -37,6 +45,10 @@ __all__ = [
     "LimitKind",
     "Lot",
     "LotSource",
+    "LowBalanceAlert",
+    "Notice",
+    "NoticeKind",
+    "NoticeStatus",
     "Preset",
     "Quote",
     "RuleKind",

@@ -80,7 +80,15 @@ class CreditPool(models.Model):
     clients_draw_from_pool = models.BooleanField(
         _("clients may draw from the unassigned pool"), default=True
     )
+    # Expiry reminders go at two lead times (D3): `reminder_days` (the first, and the home
+    # page's "expiring soon" window) and `second_reminder_days` (a closer one; 0: none). The
+    # lead times are the set of the two non-zero values (credits.services.alerts).
     reminder_days = DaysField(_("expiry reminder (days before)"), default=30)
+    second_reminder_days = DaysField(
+        _("second expiry reminder (days before)"),
+        default=7,
+        help_text=_("0: no second reminder."),
+    )
     low_balance_threshold = CreditCountField(_("low-balance alert below"), default=0)
 
     class Meta:
@@ -101,6 +109,11 @@ class CreditPool(models.Model):
     @property
     def unassigned(self) -> int:
         return max(self.balance - self.held - self.assigned, 0)
+
+    @property
+    def reminder_lead_days(self) -> tuple[int, ...]:
+        """The expiry reminders' lead times, longest first (0 turns one off)."""
+        return tuple(sorted({self.reminder_days, self.second_reminder_days} - {0}, reverse=True))
 
 
 class LimitKind(models.TextChoices):

@@ -62,6 +62,7 @@ POLICY_FIELDS = (
     "assignments_reversible",
     "clients_draw_from_pool",
     "reminder_days",
+    "second_reminder_days",
     "low_balance_threshold",
 )
 
