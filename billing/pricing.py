@@ -11,6 +11,7 @@ deals, set up by staff.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from billing.exceptions import BillingError, OutOfBounds
@@ -70,7 +71,10 @@ def _within_bounds(quote: PriceQuote) -> PriceQuote:
     if quote.total > MAX_PURCHASE_TOTAL:
         raise OutOfBounds(
             _("One purchase is limited to %(total)s %(currency)s; contact us for larger orders.")
-            % {"total": f"{MAX_PURCHASE_TOTAL:,.2f}", "currency": quote.currency}
+            % {
+                "total": number_format(MAX_PURCHASE_TOTAL, 2, force_grouping=True),
+                "currency": quote.currency,
+            }
         )
     return quote
 
@@ -83,7 +87,7 @@ def price_credits(organisation: Organisation, credits: int) -> PriceQuote:
     if credits > MAX_PURCHASE_CREDITS:
         raise OutOfBounds(
             _("One purchase is limited to %(max)s credits; contact us for larger orders.")
-            % {"max": f"{MAX_PURCHASE_CREDITS:,}"}
+            % {"max": number_format(MAX_PURCHASE_CREDITS, force_grouping=True)}
         )
     price_list = price_list_for(organisation)
     tier = price_list.tiers.filter(min_credits__lte=credits).order_by("-min_credits").first()
