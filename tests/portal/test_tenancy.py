@@ -65,6 +65,49 @@ def _invitation_id(portal: Portal, index: int) -> int:
     return invitation.pk
 
 
+def _purchase_id(portal: Portal, index: int) -> int:
+    """A declined purchase of the portal (the tenancy portals have no price list to buy
+    from, and a refusal is enough to be looked at)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from billing.models import Purchase
+
+    purchase, _created = Purchase.objects.get_or_create(
+        organisation=portal.organisation,
+        defaults={
+            "credits": 10,
+            "unit_price": Decimal("1.00"),
+            "amount": Decimal("10.00"),
+            "currency": "EUR",
+            "method": "card",
+            "status": "declined",
+            "created_at": timezone.now(),
+        },
+    )
+    return purchase.pk
+
+
+def _invoice_number(portal: Portal, index: int) -> str:
+    """The portal's one invoice, issued the first time it is asked for."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from billing import services
+    from billing.models import Invoice
+
+    existing = Invoice.objects.filter(organisation=portal.organisation).first()
+    if existing is not None:
+        return existing.number
+    return services.issue_invoice(
+        organisation=portal.organisation,
+        lines=[services.Line("Credits", 10, Decimal("1.00"), Decimal("10.00"))],
+        now=timezone.now(),
+    ).number
+
+
 # How to find, in a portal, an id of each kind a route takes. `index` picks which client's
 # (0 is the client the tied member may see, 1 one it may not).
 ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
@@ -75,6 +118,8 @@ ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
     "consumption_id": lambda portal, index: portal.consumptions[index].pk,
     "membership_id": _membership_id,
     "invitation_id": _invitation_id,
+    "purchase_id": _purchase_id,
+    "number": _invoice_number,
 }
 # Ids that name one client's things: a member tied to another client must not reach them.
 CLIENT_BOUND = {"client_id", "quote_id", "consumption_id"}
