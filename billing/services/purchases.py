@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from billing import gateway as payment
@@ -245,7 +246,8 @@ def _record_outcome(record: Purchase, outcome: payment.ChargeResult, now: dateti
         Purchase.objects.filter(pk=record.pk, status=PurchaseStatus.CHARGING).update(
             status=PurchaseStatus.CHARGED,
             gateway_reference=outcome.reference,
-            next_attempt_at=now,
+            # the caller completes it next; the job only if that caller never comes back
+            next_attempt_at=now + CHARGE_LEASE,
             last_error="",
         )
         return
@@ -381,7 +383,9 @@ def _describe(record: Purchase) -> str:
         if record.kind == PurchaseKind.CREDITS:
             if record.package_id:
                 return record.package.name
-            return _("%(credits)s credits") % {"credits": f"{record.credits:,}"}
+            return _("%(credits)s credits") % {
+                "credits": number_format(record.credits, force_grouping=True)
+            }
         start = local_date(record.period_start, record.organisation)
         end = local_date(record.period_end, record.organisation)
         if record.kind == PurchaseKind.PLAN_UPGRADE:
