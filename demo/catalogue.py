@@ -64,12 +64,21 @@ def install_catalogue() -> dict[str, PriceList]:
     return lists
 
 
+# Each demo buyer's details as its invoices print them, in its own country's form.
+BUYER_DETAILS = {
+    "fr": ("SAS", "12 rue de la Démo\n75002 Paris\nFrance", "FR{digits}"),
+    "en": ("Ltd", "12 Demo Street\nLondon EC1A 1AA\nUnited Kingdom", "GB{digits}"),
+}
+
+
 def set_up_billing(
     organisation: Organisation, price_list: PriceList | None, *, enterprise: bool, now: datetime
 ) -> None:
+    suffix, address, vat = BUYER_DETAILS.get(organisation.language, BUYER_DETAILS["en"])
     BillingProfile.objects.filter(pk=billing.profile_of(organisation).pk).update(
-        legal_name=f"{organisation.name} Ltd",
-        address="12 Demo Street\nDemo City",
+        legal_name=f"{organisation.name} {suffix}",
+        address=address,
+        vat_number=vat.format(digits=f"{organisation.pk * 7919:011d}"[-11:]),
         email=f"accounts@{organisation.slug}.example",
         price_list=price_list,
         enterprise_terms=enterprise,

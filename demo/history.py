@@ -10,6 +10,7 @@ import contextlib
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
@@ -85,6 +86,27 @@ class Story:
 
         self.at(when, run)
 
+    def buy_then_void(self, when: datetime, *, credits: int, reason: str) -> None:
+        """An order placed twice by mistake, cancelled by a credit note before any of its
+        credits were used (S7)."""
+
+        def run() -> None:
+            bought = billing.purchase(
+                organisation=self.organisation,
+                credits=credits,
+                method="card",
+                actor=self.owner,
+                now=when,
+            )
+            billing.void_invoice(
+                invoice=bought.invoice,
+                reason=reason,
+                now=when + timedelta(minutes=20),
+                actor=self.owner,
+            )
+
+        self.at(when, run)
+
     def months(self):
         month = self.start
         while month < self.now:
@@ -110,6 +132,11 @@ def _data_provider(story: Story) -> None:
     rng = story.rng
     for month in story.months():
         story.buy(month, credits=3000)
+    story.buy_then_void(
+        story.start + timedelta(days=40, minutes=30),
+        credits=3000,
+        reason="Commande passée deux fois",
+    )
     # A welcome offer that lapses within the reminder lead time: the home page warns (B4).
     offered = story.now - timedelta(days=3)
     story.at(
@@ -182,6 +209,20 @@ def _sms(story: Story) -> None:
         ),
     )
     story.buy(story.start + relativedelta(months=3), package=package)
+    # B2: from the fourth month, an automatic top-up of 10,000 credits under 15,000 available,
+    # at most 1,500 EUR a month; the every-minute job is played once a day, after the sends.
+    switched_on = story.start + relativedelta(months=3, days=1)
+    story.at(
+        switched_on,
+        lambda: billing.configure_auto_top_up(
+            organisation=org,
+            enabled=True,
+            threshold=15000,
+            credits=10000,
+            monthly_cap=Decimal("1500.00"),
+            now=switched_on,
+        ),
+    )
     budget = story.now - timedelta(days=10)
     story.at(
         budget,
@@ -205,6 +246,12 @@ def _sms(story: Story) -> None:
         if day.weekday() == 3 and rng.random() < 0.5:
             vip_list = ["FR"] * rng.randrange(50, 150) + ["CH"] * rng.randrange(0, 20)
             story.spend(vip, "sms", hour, text=NEWSLETTER, recipients=vip_list)
+        evening = day.replace(hour=20)
+        if evening >= switched_on:
+            story.at(
+                evening,
+                lambda evening=evening: billing.run_auto_top_up(organisation=org, now=evening),
+            )
 
 
 def _campaign(story: Story, client: Client, when: datetime, audience: list, *, sent: bool):
@@ -315,4 +362,7 @@ def make_history(organisation: Organisation, preset: str, *, now: datetime) -> N
     services.expire_due(now=now)
     services.reset_monthly(now=now)
     billing.mark_overdue(now=now)
+    # What the alert jobs would have sent by now: expiry reminders, low balance (D3, B1).
+    services.send_expiry_reminders(now=now)
+    services.check_balance_alerts(organisation=organisation, now=now)
     services.roll_up_usage(now=now)  # usage reports read closed days from the roll-up

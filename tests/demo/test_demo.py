@@ -1,4 +1,5 @@
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -6,10 +7,11 @@ from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.db.models import Count, Min
 
-from billing.models import Invoice, Subscription
+from billing.models import Invoice, Purchase, Subscription
 from clients.models import Invitation, Membership, Organisation
 from credits.audit import ledger_drift
 from credits.models import ClientAccount, Consumption, CreditPool, LedgerEntry, Lot
+from credits.models.alerts import Notice
 from demo import services as demo
 
 pytestmark = pytest.mark.django_db
@@ -53,9 +55,11 @@ def test_the_demo_holds_purchases_renewals_and_invoices_with_their_pdfs(
         demo.load_demo(now=NOW)
     invoices = dict(Invoice.objects.values_list("organisation__slug").annotate(count=Count("pk")))
     assert invoices == {
-        "corporama": 7,  # 3000 credits on the 22nd of each month, May to November, by card
+        # 3000 credits on the 22nd of each month, May to November, by card; and an order
+        # placed twice, voided by a credit note (S7)
+        "corporama": 9,
         "deepetch": 4,  # enterprise orders every other month (D1)
-        "smsplatform": 2,  # two 20 000 packages
+        "smsplatform": 3,  # two 20 000 packages, and one automatic top-up (B2)
         "clientmanager": 10,  # the plan, six renewals, three top-ups (M2)
         "seriousgames": 7,
     }
@@ -66,6 +70,15 @@ def test_the_demo_holds_purchases_renewals_and_invoices_with_their_pdfs(
         .values_list("status", flat=True)
     ) == ["paid", "paid", "overdue", "open"]
     assert Subscription.objects.get().status == "active"
+    assert list(
+        Purchase.objects.filter(origin="auto_top_up").values_list(
+            "organisation__slug", "credits", "total", "status"
+        )
+    ) == [("smsplatform", 10000, Decimal("600.00"), "paid")]
+    assert sorted(Notice.objects.values_list("organisation__slug", "kind", "status")) == [
+        ("corporama", "expiry_reminder", "sent"),  # the welcome offer lapses in 25 days (D3)
+        ("seriousgames", "low_balance", "sent"),  # under its 4,000 threshold (B1)
+    ]
 
 
 def test_loading_the_demo_twice_changes_nothing(capsys):
