@@ -12,7 +12,7 @@ only that one, so another client's id is a 404 for them.
 | manage_clients   |   ✓   |   ✓   |        |  create, edit, deactivate clients; assign; limits
 | buy              |   ✓   |   ✓   |        |  buy credits, read invoices
 | manage_members   |   ✓   |       |        |  invite, change roles, remove members
-| manage_plan      |   ✓   |       |        |  plan, card on file, billing profile
+| manage_plan      |   ✓   |       |        |  plan, card on file, billing profile, alerts, top-up
 """
 
 from django.db import models
