@@ -399,6 +399,13 @@ class Purchase(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=PurchaseStatus.choices)
     decline_reason = models.CharField(_("decline reason"), max_length=200, blank=True)
     gateway_reference = models.CharField(_("gateway reference"), max_length=100, blank=True)
+    # A card typed at checkout: charged for this purchase, and put on file only once the
+    # charge succeeded, so a declined card never replaces a working one.
+    card_token = models.CharField(max_length=100, blank=True, editable=False)
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card last four digits"), max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(_("card expiry month"), null=True)
+    card_exp_year = models.PositiveSmallIntegerField(_("card expiry year"), null=True)
     charge_attempts = models.PositiveSmallIntegerField(_("charge attempts"), default=0)
     completion_attempts = models.PositiveSmallIntegerField(_("completion attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)

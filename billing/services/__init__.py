@@ -31,7 +31,6 @@ from billing.services.profiles import (
     CardDetails,
     profile_of,
     save_card,
-    save_new_card,
     update_billing_profile,
 )
 from billing.services.purchases import (
@@ -94,7 +93,6 @@ __all__ = [
     "run_auto_top_up",
     "run_auto_top_ups",
     "save_card",
-    "save_new_card",
     "settle_purchases",
     "spent_this_month",
     "subscribe",

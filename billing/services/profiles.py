@@ -33,6 +33,31 @@ def profile_of(organisation: Organisation) -> BillingProfile:
     return profile
 
 
+def tokenise(*, organisation: Organisation, card: CardDetails, now: datetime) -> payment.SavedCard:
+    """Hand the card to the gateway and get its token back (nothing stored here)."""
+    try:
+        return payment.get_gateway().save_card(
+            number=card.number,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            cvc=card.cvc,
+            today=local_date(now, organisation),
+        )
+    except payment.CardRefused as refusal:
+        raise PaymentDeclined(str(refusal)) from refusal
+
+
+def put_card_on_file(*, organisation: Organisation, card: payment.SavedCard) -> None:
+    """One UPDATE, no lock held: called after a charge with the card succeeded."""
+    BillingProfile.objects.filter(organisation=organisation).update(
+        card_token=card.token,
+        card_brand=card.brand,
+        card_last4=card.last4,
+        card_exp_month=card.exp_month,
+        card_exp_year=card.exp_year,
+    )
+
+
 def save_card(
     *,
     organisation: Organisation,
@@ -45,16 +70,11 @@ def save_card(
     """Replace the card on file through the gateway; only its token, brand, last four digits
     and expiry are kept (M3). The gateway is called before any transaction opens: a slow
     gateway holds no lock."""
-    try:
-        card = payment.get_gateway().save_card(
-            number=number,
-            exp_month=exp_month,
-            exp_year=exp_year,
-            cvc=cvc,
-            today=local_date(now, organisation),
-        )
-    except payment.CardRefused as refusal:
-        raise PaymentDeclined(str(refusal)) from refusal
+    card = tokenise(
+        organisation=organisation,
+        card=CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc),
+        now=now,
+    )
     with transaction.atomic():
         profile = BillingProfile.objects.select_for_update().get(pk=profile_of(organisation).pk)
         profile.card_token = card.token
@@ -64,17 +84,6 @@ def save_card(
         profile.card_exp_year = card.exp_year
         profile.save()
     return profile
-
-
-def save_new_card(*, organisation: Organisation, card: CardDetails, now: datetime):
-    return save_card(
-        organisation=organisation,
-        number=card.number,
-        exp_month=card.exp_month,
-        exp_year=card.exp_year,
-        cvc=card.cvc,
-        now=now,
-    )
 
 
 @transaction.atomic

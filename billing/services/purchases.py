@@ -44,7 +44,7 @@ from billing.models import (
 from billing.pricing import price_credits, price_package
 from billing.services.common import User, fingerprint, local_date
 from billing.services.invoices import Line, issue_invoice, record_payment
-from billing.services.profiles import CardDetails, profile_of, save_new_card
+from billing.services.profiles import CardDetails, profile_of, put_card_on_file, tokenise
 from clients.models import Organisation
 from credits import services as credit_services
 from credits.exceptions import CreditsError
@@ -90,7 +90,8 @@ def purchase(
     new_card: CardDetails | None = None,
 ) -> Purchase:
     """Buy a package or a custom quantity, by card (the card on file, or `new_card`, which
-    then replaces it) or on enterprise terms (invoice due in 30 days, credits at once).
+    replaces it once the charge succeeded) or on enterprise terms (invoice due in 30 days,
+    credits at once).
 
     Returns the purchase in the state it reached: `paid`/`invoiced` (credits usable),
     `declined`/`failed` (nothing bought, `decline_reason` says why), or `charging`/`charged`
@@ -103,10 +104,11 @@ def purchase(
         raise BillingError(_("Choose a package or a number of credits."))
     if method not in (PaymentMethod.CARD, PaymentMethod.ENTERPRISE_TERMS):
         raise BillingError(_("Pay by card or on enterprise terms."))
+    typed = None
     if new_card is not None:
         if method != PaymentMethod.CARD:
             raise BillingError(_("A new card is only for paying by card."))
-        save_new_card(organisation=organisation, card=new_card, now=now)
+        typed = tokenise(organisation=organisation, card=new_card, now=now)
     asked = fingerprint(package=package.pk if package else None, credits=credits, method=method)
     with transaction.atomic():
         profile = lock_billing(organisation)
@@ -133,7 +135,7 @@ def purchase(
             )
             if method == PaymentMethod.ENTERPRISE_TERMS and not profile.enterprise_terms:
                 raise BillingError(_("Enterprise terms are not open to this organisation."))
-            if method == PaymentMethod.CARD and not profile.has_card:
+            if method == PaymentMethod.CARD and not profile.has_card and typed is None:
                 raise PaymentDeclined(_("Add a card before paying by card."))
             record = Purchase.objects.create(
                 organisation=organisation,
@@ -154,6 +156,7 @@ def purchase(
                 fingerprint=asked,
                 actor=actor,
                 created_at=now,
+                **_card_fields(typed),
             )
             if method == PaymentMethod.ENTERPRISE_TERMS:
                 complete_recorded(record, now, status=PurchaseStatus.INVOICED)
@@ -161,6 +164,18 @@ def purchase(
     if replayed:
         return resume(purchase=earlier, now=now)
     return charge_and_complete(purchase=record, now=now)
+
+
+def _card_fields(card: payment.SavedCard | None) -> dict[str, object]:
+    if card is None:
+        return {}
+    return {
+        "card_token": card.token,
+        "card_brand": card.brand,
+        "card_last4": card.last4,
+        "card_exp_month": card.exp_month,
+        "card_exp_year": card.exp_year,
+    }
 
 
 # --- the three steps -----------------------------------------------------------------------
@@ -220,7 +235,7 @@ def _charge(purchase_id: int, now: datetime) -> Purchase:
     record = Purchase.objects.select_related("organisation", "plan").get(pk=purchase_id)
     if record.status != PurchaseStatus.CHARGING:
         return record
-    token = profile_of(record.organisation).card_token
+    token = record.card_token or profile_of(record.organisation).card_token
     Purchase.objects.filter(pk=record.pk).update(charge_attempts=F("charge_attempts") + 1)
     try:
         outcome = payment.get_gateway().charge(
@@ -242,6 +257,17 @@ def _charge(purchase_id: int, now: datetime) -> Purchase:
 
 
 def _record_outcome(record: Purchase, outcome: payment.ChargeResult, now: datetime) -> None:
+    if outcome.ok and record.card_token:  # the card typed at checkout works: keep it
+        put_card_on_file(
+            organisation=record.organisation,
+            card=payment.SavedCard(
+                token=record.card_token,
+                brand=record.card_brand,
+                last4=record.card_last4,
+                exp_month=record.card_exp_month,
+                exp_year=record.card_exp_year,
+            ),
+        )
     if outcome.ok:
         Purchase.objects.filter(pk=record.pk, status=PurchaseStatus.CHARGING).update(
             status=PurchaseStatus.CHARGED,

@@ -248,3 +248,39 @@ def test_a_free_plan_starts_without_a_card_and_its_zero_invoice_is_paid_m2(
     assert (recording_gateway.calls, balance(organisation)) == (0, 50)
     assert Lot.objects.get(organisation=organisation).expires_at == now + relativedelta(months=1)
     assert Purchase.objects.get().status == PurchaseStatus.PAID
+
+
+def test_a_card_typed_at_checkout_is_kept_only_once_it_was_charged_m3(
+    buyer, recording_gateway, now
+):
+    # Given a working Visa on file
+    profile = services.profile_of(buyer)
+    assert profile.card_last4 == "4242"
+    # When the owner types a card that the bank declines
+    declined = services.purchase(
+        organisation=buyer,
+        credits=100,
+        method="card",
+        now=now,
+        new_card=services.CardDetails("4000 0000 0000 0002", 12, 2030, "123"),
+    )
+    # Then nothing is bought and the working card stays on file
+    profile.refresh_from_db()
+    assert (declined.status, profile.card_last4, balance(buyer)) == ("declined", "4242", 0)
+    # When the owner types a Mastercard that works
+    paid = services.purchase(
+        organisation=buyer,
+        credits=100,
+        method="card",
+        now=now,
+        new_card=services.CardDetails("5555 5555 5555 4444", 11, 2031, "321"),
+    )
+    # Then it paid, and it is the card on file from now on
+    profile.refresh_from_db()
+    assert (paid.status, profile.card_brand, profile.card_last4, profile.card_exp_year) == (
+        "paid",
+        "Mastercard",
+        "4444",
+        2031,
+    )
+    assert recording_gateway.taken == [Decimal("216.00")]
