@@ -2,16 +2,20 @@
 stands (charging, charged, being refunded), why, and when the settle job tries again."""
 
 from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
+from billing.admin import reports
 from billing.admin.common import ReadOnly
 from billing.models import Purchase
 
 
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnly):
+    change_list_template = "admin/billing/purchase_change_list.html"  # + deferred revenue
     list_display = [
         "created_at",
         "organisation",
@@ -80,6 +84,17 @@ class PurchaseAdmin(ReadOnly):
         ),
     ]
     actions = ["finish_now"]
+
+    def get_urls(self):
+        report = path(
+            "deferred-revenue/",
+            self.admin_site.admin_view(self.deferred_revenue),
+            name="billing_deferred_revenue",
+        )
+        return [report, *super().get_urls()]
+
+    def deferred_revenue(self, request: HttpRequest) -> HttpResponse:
+        return reports.deferred_revenue_page(self, request)
 
     def has_finish_permission(self, request) -> bool:
         return request.user.has_perm("billing.change_purchase")

@@ -1,12 +1,9 @@
 """Reports for staff in the back office: the deferred-revenue report (B6).
 
-The report has no model of its own, and a proxy model would need a billing migration, so it
-hangs off the purchases' admin through `get_urls` (paid credits come from purchases): the
-purchases' list carries a "Deferred revenue" button, and the report lives at
-`admin/billing/purchase/deferred-revenue/` (url name `admin:billing_deferred_revenue`).
-This module extends the registered `PurchaseAdmin` and registers the extension in its place,
-so `billing/admin/purchases.py` stays as it is; moving `get_urls` into `PurchaseAdmin` later
-changes nothing else.
+The report has no model of its own (paid credits come from purchases), so it hangs off the
+purchases' admin (`billing/admin/purchases.py`, `get_urls`): the purchases' list carries a
+"Deferred revenue" button, and the report lives at `admin/billing/purchase/deferred-revenue/`
+(url name `admin:billing_deferred_revenue`).
 
 Reading it takes `billing.view_invoice` (revenue is what invoices say; a staff member without
 it gets 403), on top of the admin's own staff check. The Excel export is the same figures
@@ -22,13 +19,10 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from billing.admin.purchases import PurchaseAdmin
-from billing.models import Purchase
 from billing.selectors import revenue
 from clients.models import CURRENCIES, Organisation
 from credits.exports import Sheet, xlsx_response
@@ -117,7 +111,7 @@ def report_sheets(report: revenue.DeferredRevenue) -> list[Sheet]:
             yield [row.organisation, row.currency, _month(row.month), *_money(row.figures)]
 
     def totals() -> Iterator[list[object]]:
-        period = _("%(first)s to %(last)s") % {
+        period = pgettext("month range", "%(first)s to %(last)s") % {
             "first": _month(report.first_month),
             "last": _month(report.last_month),
         }
@@ -172,26 +166,3 @@ def deferred_revenue_page(model_admin: admin.ModelAdmin, request: HttpRequest) -
         },
         status=200 if form.is_valid() else 400,
     )
-
-
-class PurchaseAdminWithReports(PurchaseAdmin):
-    """The purchases' admin, with the deferred-revenue report beside its list."""
-
-    change_list_template = "admin/billing/purchase_change_list.html"
-
-    def get_urls(self):
-        own = [
-            path(
-                "deferred-revenue/",
-                self.admin_site.admin_view(self.deferred_revenue),
-                name="billing_deferred_revenue",
-            )
-        ]
-        return own + super().get_urls()
-
-    def deferred_revenue(self, request: HttpRequest) -> HttpResponse:
-        return deferred_revenue_page(self, request)
-
-
-admin.site.unregister(Purchase)
-admin.site.register(Purchase, PurchaseAdminWithReports)
