@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from clients.models import Client, Organisation
+from config.admin_base import ReadOnlyAdmin
 from credits import selectors, services
 from credits.exceptions import CreditsError
 from credits.models import (
@@ -31,19 +32,6 @@ from credits.models import (
     UsagePersonDay,
     UsageRollup,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger's rows are written by services only (X1)."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class AdjustForm(forms.Form):

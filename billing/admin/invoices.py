@@ -15,9 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
-from billing.admin.common import ReadOnly
 from billing.models import Invoice, InvoiceLine, Payment, PaymentMethod
 from billing.views.invoices import pdf_response
+from config.admin_base import ReadOnlyAdmin
 from credits.exceptions import CreditsError
 
 
@@ -46,7 +46,7 @@ class VoidForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnly):
+class InvoiceAdmin(ReadOnlyAdmin):
     list_display = [
         "number",
         "kind",

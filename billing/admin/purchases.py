@@ -9,12 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.admin import reports
-from billing.admin.common import ReadOnly
 from billing.models import Purchase
+from config.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ReadOnly):
+class PurchaseAdmin(ReadOnlyAdmin):
     change_list_template = "admin/billing/purchase_change_list.html"  # + deferred revenue
     list_display = [
         "created_at",

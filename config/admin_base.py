@@ -1,9 +1,12 @@
-"""What the billing admins share."""
+"""What every app's back office shares."""
 
 from django.contrib import admin
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only (the ledger, invoices, purchases: X1, K1): staff read
+    them here, and change them only through actions that call a service."""
+
     def has_add_permission(self, request) -> bool:
         return False
 
