@@ -5,11 +5,9 @@ Each thread spends, then runs the organisation's top-up at once, as a request wo
 debit; the recording gateway (tests/gateways.py) counts the money actually taken.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from billing import services
 from billing.models import AutoTopUp, Invoice, Purchase
@@ -17,36 +15,11 @@ from clients.models import Client, ClientKind
 from credits import services as credit_services
 from credits.models import CreditPool, LotSource, LowBalanceAlert, Notice
 from tests.billing.conftest import T0, card, default_prices, now  # noqa: F401 (fixtures)
+from tests.concurrency.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
-WAIT_SECONDS = 60
-
-
-def together(task, count: int = THREADS) -> list[object]:
-    """Run `task` in `count` threads, each with its own connection (closed at its end),
-    released at once by a barrier. Returns what each returned or raised."""
-    barrier = threading.Barrier(count, timeout=WAIT_SECONDS)
-    outcomes: list[object] = [None] * count
-
-    def work(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait()
-            outcomes[index] = task()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "stuck workers"
-    return outcomes
 
 
 @pytest.fixture
@@ -79,7 +52,7 @@ def test_eight_concurrent_debits_crossing_the_threshold_buy_exactly_once_b2_x2(
         return services.run_auto_top_up(organisation=acme, now=T0)
 
     # When 8 threads each spend 100 at once and run the top-up right after
-    outcomes = together(spend_then_top_up)
+    outcomes = run_together(*[spend_then_top_up] * THREADS)
     # Then no thread failed, and exactly one purchase was made and charged
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert len(recording_gateway.taken) == 1
@@ -96,7 +69,8 @@ def test_eight_concurrent_jobs_buy_once_for_one_crossing_b2_x4(acme, recording_g
     own = Client.objects.get(organisation=acme, kind=ClientKind.OWN)
     credit_services.debit(client=own, credits=600, action_code="x", now=T0)
     # When 8 top-up jobs run at once
-    together(lambda: services.run_auto_top_ups(now=T0))
+    outcomes = run_together(*[lambda: services.run_auto_top_ups(now=T0)] * THREADS)
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     # Then one purchase, one charge
     assert Purchase.objects.count() == 1
     assert len(recording_gateway.taken) == 1
@@ -112,7 +86,10 @@ def test_eight_concurrent_balance_checks_send_one_low_balance_email_b1(acme, mai
     own = Client.objects.get(organisation=acme, kind=ClientKind.OWN)
     credit_services.debit(client=own, credits=400, action_code="x", now=T0)
     # When 8 checks run at once
-    together(lambda: credit_services.check_balance_alerts(organisation=acme, now=T0))
+    outcomes = run_together(
+        *[lambda: credit_services.check_balance_alerts(organisation=acme, now=T0)] * THREADS
+    )
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     # Then one notice was recorded, and the alert is disarmed
     assert Notice.objects.filter(kind="low_balance").count() == 1
     assert LowBalanceAlert.objects.get(pk=acme.pk).armed is False

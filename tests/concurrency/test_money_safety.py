@@ -20,7 +20,7 @@ from credits import services as credit_services
 from credits.models import CreditPool
 from tests import gateways
 from tests.billing.conftest import T0, card, default_prices, now  # noqa: F401 (fixtures)
-from tests.concurrency.test_ledger_races import run_together
+from tests.concurrency.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
