@@ -2,9 +2,11 @@
 committed, both are safe to run twice, and the sweep finds whatever a lost job left undone.
 
 The PDF is written in the invoice's language and shows the status the invoice has now; it is
-stored under one name per invoice (`invoices/<year>/<number>.pdf`) and overwritten in place,
-so drawing it again never leaves an orphan file. `Invoice.pdf_status` says which status the
-stored file shows: when it differs from the invoice's, the file is drawn again.
+stored under a fresh name at each drawing (`invoices/<year>/<number>-<random>.pdf`), and the
+row is swapped over to it by a conditional UPDATE that deletes the file it replaced, so
+drawing it again, even by several jobs at once, leaves one file and never deletes one a
+download is reading under its feet. `Invoice.pdf_status` says which status the stored file
+shows: when it differs from the invoice's, the file is drawn again.
 
 The e-mail goes through states (`EmailStatus`) so that it is never lost and sent once:
 a job claims it with a conditional UPDATE (pending, or failed and due, or stuck in sending
@@ -16,6 +18,7 @@ once that claim is older than `EMAIL_CLAIM_TIMEOUT`; a duplicate e-mail beats a 
 """
 
 import logging
+import secrets
 import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -57,8 +60,9 @@ RECOVERY_FEE = Decimal("40")
 
 
 def pdf_name(invoice: Invoice) -> str:
-    """One stable name per invoice: its number is unique, so the file is too."""
-    return f"invoices/{invoice.year}/{invoice.number}.pdf"
+    """A fresh name for each drawing, so that no drawing ever writes over a file another
+    job is writing or a download is reading; the row names the current one."""
+    return f"invoices/{invoice.year}/{invoice.number}-{secrets.token_hex(4)}.pdf"
 
 
 def render_invoice_pdf(*, invoice: Invoice, force: bool = False) -> Invoice:
@@ -75,13 +79,15 @@ def render_invoice_pdf(*, invoice: Invoice, force: bool = False) -> Invoice:
 def invoice_pdf(*, invoice: Invoice) -> bytes:
     """The invoice's PDF as it stands now, for a download: drawn again first when it is
     missing or shows a status the invoice no longer has."""
-    invoice = _fresh(invoice)
-    if invoice.pdf and invoice.pdf_status == invoice.status:
+    for _ in range(2):  # a drawing may swap the file away between our read of the row and of it
+        invoice = _fresh(invoice)
+        if not (invoice.pdf and invoice.pdf_status == invoice.status):
+            break
         try:
             with invoice.pdf.open("rb") as stored:
                 return stored.read()
-        except FileNotFoundError:  # lost from the storage, or being overwritten this instant
-            logger.warning("PDF of %s missing from storage; drawing it again", invoice.number)
+        except FileNotFoundError:
+            logger.info("PDF of %s replaced or missing; reading the row again", invoice.number)
     return _draw_and_store(invoice)
 
 
@@ -91,17 +97,29 @@ def _fresh(invoice: Invoice) -> Invoice:
 
 
 def _draw_and_store(invoice: Invoice, *, rounds: int = 3) -> bytes:
-    """Draw, store, record the status drawn; then look again: if the status changed while
-    drawing (a payment recorded meanwhile), draw again, so the stored file never keeps a
-    status the invoice left while `pdf_status` claims otherwise."""
+    """Draw, store under a fresh name, and swap the row over to it only if the row still
+    names the file it named before drawing (a conditional UPDATE): the winner deletes the
+    file it replaced, a drawing that lost deletes its own, so one file remains per invoice
+    however many jobs draw at once, with no lock held while drawing or writing. Then look
+    again: if the status changed while drawing (a payment recorded meanwhile), draw again,
+    so the stored file never keeps a status the invoice left while `pdf_status` says
+    otherwise."""
+    storage = invoice.pdf.storage
     for _ in range(rounds):
         drawn_status = invoice.status
+        before = Invoice.objects.values_list("pdf", flat=True).get(pk=invoice.pk)
         document = _render(invoice)
-        name = _store(invoice, document)
-        Invoice.objects.filter(pk=invoice.pk).update(pdf=name, pdf_status=drawn_status)
-        invoice.pdf.name, invoice.pdf_status = name, drawn_status
-        status_now = Invoice.objects.values_list("status", flat=True).get(pk=invoice.pk)
-        if status_now == drawn_status:
+        name = storage.save(pdf_name(invoice), ContentFile(document))
+        swapped = Invoice.objects.filter(pk=invoice.pk, pdf=before).update(
+            pdf=name, pdf_status=drawn_status
+        )
+        if not swapped:  # another drawing swapped in first: its file stands, ours goes
+            storage.delete(name)
+        elif before:
+            storage.delete(before)
+        current = Invoice.objects.values_list("pdf", "pdf_status", "status").get(pk=invoice.pk)
+        invoice.pdf.name, invoice.pdf_status, status_now = current
+        if status_now == invoice.pdf_status:
             break
         invoice.status = status_now
     return document
@@ -168,26 +186,6 @@ def _paid_on(invoice: Invoice) -> date | None:
         return None
     paid_at = invoice.payments.aggregate(last=Max("paid_at"))["last"]
     return timezone.localtime(paid_at, _zone(invoice)).date() if paid_at else None
-
-
-def _store(invoice: Invoice, document: bytes) -> str:
-    """Write the file under the invoice's one name, replacing what is there. A storage
-    appends a suffix rather than overwrite (`get_available_name`), so the old file is
-    deleted first; if a concurrent render slipped its file in between, ours got a suffix:
-    it is removed and the save repeated, so exactly one file remains."""
-    storage = invoice.pdf.storage
-    name = pdf_name(invoice)
-    for _ in range(5):
-        storage.delete(name)
-        saved = storage.save(name, ContentFile(document))
-        if saved == name:
-            break
-        storage.delete(saved)
-    else:
-        raise RuntimeError(f"could not store {name}: another writer keeps taking the name")
-    if invoice.pdf.name and invoice.pdf.name != name:  # drawn before names were stable
-        storage.delete(invoice.pdf.name)
-    return name
 
 
 # --- the e-mail ----------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -81,3 +82,9 @@ def plans(db):
             code="pro", name="Pro", monthly_price=Decimal("99.00"), included_credits=1500
         ),
     }
+
+
+def stable_name(stored: str) -> str:
+    """A PDF's stored name without the drawing's own suffix (each drawing writes a file of
+    its own name, billing.services.delivery.pdf_name): `…/INV-2026-000001.pdf`."""
+    return re.sub(r"-[0-9a-f]{8}(\.pdf)$", r"\1", stored)

@@ -17,6 +17,7 @@ import pytest
 from billing import services, tasks
 from billing.models import BillingProfile, Invoice, PriceList, PriceTier
 from billing.services import delivery
+from tests.billing.conftest import stable_name
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def test_an_english_invoice_shows_number_buyer_lines_and_exact_totals_k3(enterpr
     tasks.deliver_invoice(invoice.pk)
     # Then the PDF is stored under the invoice's number and says it all, in English
     invoice.refresh_from_db()
-    assert invoice.pdf.name == "invoices/2026/INV-2026-000001.pdf"
+    assert stable_name(invoice.pdf.name) == "invoices/2026/INV-2026-000001.pdf"
     assert invoice.pdf_status == "open"
     text = stored_text(invoice)
     for expected in (
@@ -198,8 +199,18 @@ def test_an_overdue_french_invoice_says_en_retard_d1(french, now):
     assert "EN RETARD" in text
 
 
+def files_of(invoice: Invoice, settings) -> list[str]:
+    """The files in the invoice's folder, named as storage names them."""
+    folder = settings.MEDIA_ROOT / "invoices" / str(invoice.year)
+    names = sorted(f"invoices/{invoice.year}/{path.name}" for path in folder.iterdir())
+    assert all(
+        re.fullmatch(rf"invoices/\d{{4}}/{invoice.number}-[0-9a-f]{{8}}\.pdf", n) for n in names
+    )
+    return names
+
+
 def test_rendering_twice_leaves_one_file_in_the_folder_k3(enterprise, now, settings):
-    """Issue 11 point 5: drawing again overwrites in place; no orphan files."""
+    """Issue 11 point 5: drawing again replaces the file; no orphan files."""
     # Given an invoice drawn once
     invoice = buy(enterprise, now)
     services.render_invoice_pdf(invoice=invoice)
@@ -207,35 +218,36 @@ def test_rendering_twice_leaves_one_file_in_the_folder_k3(enterprise, now, setti
     services.record_payment(invoice=invoice, now=now, method="transfer")
     services.render_invoice_pdf(invoice=invoice)
     services.render_invoice_pdf(invoice=invoice, force=True)
-    # Then the folder holds one file, under the invoice's name, showing the last status
-    folder = settings.MEDIA_ROOT / "invoices" / "2026"
-    assert sorted(path.name for path in folder.iterdir()) == ["INV-2026-000001.pdf"]
+    # Then the folder holds one file, the one the invoice names, showing the last status
+    assert files_of(invoice, settings) == [Invoice.objects.get(pk=invoice.pk).pdf.name]
     assert "PAID" in stored_text(invoice)
 
 
-def test_a_render_that_finds_its_name_taken_meanwhile_still_leaves_one_file_k3(
+def test_a_drawing_that_another_drawing_overtook_removes_its_own_file_k3(
     enterprise, now, settings, monkeypatch
 ):
-    """A concurrent render may write the name between our delete and our save; the storage
-    then gives ours a suffix, which is removed and the save repeated."""
-    # Given a storage where another render writes the file just after our first delete
+    """Two jobs may draw the same invoice at once: each writes a file of its own, and only the
+    one whose swap finds the row unchanged keeps its file; the other deletes its own."""
+    # Given a storage where, the first time our file is written, another drawing completes
     invoice = buy(enterprise, now)
     storage = Invoice._meta.get_field("pdf").storage
-    real_delete = storage.delete
-    calls = []
+    real_save = storage.save
+    overtaken = []
 
-    def delete_then_race(name):
-        real_delete(name)
-        calls.append(name)
-        if len(calls) == 1:
-            storage.save(name, delivery.ContentFile(b"%PDF- from the other render"))
+    def save_then_be_overtaken(name, content, **kwargs):
+        saved = real_save(name, content, **kwargs)
+        if not overtaken:
+            overtaken.append(saved)
+            services.render_invoice_pdf(invoice=invoice, force=True)
+        return saved
 
-    monkeypatch.setattr(storage, "delete", delete_then_race)
+    monkeypatch.setattr(storage, "save", save_then_be_overtaken)
     # When the PDF is drawn
-    services.render_invoice_pdf(invoice=invoice)
-    # Then one file remains, ours, under the invoice's name
-    folder = settings.MEDIA_ROOT / "invoices" / "2026"
-    assert sorted(path.name for path in folder.iterdir()) == ["INV-2026-000001.pdf"]
+    services.render_invoice_pdf(invoice=invoice, force=True)
+    # Then one file remains, the other drawing's, and ours is gone
+    stored = Invoice.objects.get(pk=invoice.pk).pdf.name
+    assert files_of(invoice, settings) == [stored]
+    assert stored != overtaken[0]
     assert "Invoice INV-2026-000001" in stored_text(invoice)
 
 
@@ -261,7 +273,9 @@ def test_a_pdf_lost_from_storage_is_drawn_again_on_download_k3(enterprise, now):
     document = services.invoice_pdf(invoice=invoice)
     # Then it is drawn again, served and stored
     assert "Invoice INV-2026-000001" in pdf_text(document)
-    assert stored.pdf.storage.exists("invoices/2026/INV-2026-000001.pdf")
+    again = Invoice.objects.get(pk=invoice.pk).pdf.name
+    assert stable_name(again) == "invoices/2026/INV-2026-000001.pdf"
+    assert stored.pdf.storage.exists(again)
 
 
 def test_the_sweep_finds_invoices_with_no_pdf_or_a_stale_one_x4(enterprise, now, mailoutbox):
@@ -271,7 +285,7 @@ def test_the_sweep_finds_invoices_with_no_pdf_or_a_stale_one_x4(enterprise, now,
     # When the sweep runs: it finds it and its job delivers it
     assert services.sweep_invoices(now=now) == 1
     invoice.refresh_from_db()
-    assert (invoice.pdf.name, invoice.email_status, len(mailoutbox)) == (
+    assert (stable_name(invoice.pdf.name), invoice.email_status, len(mailoutbox)) == (
         "invoices/2026/INV-2026-000001.pdf",
         "sent",
         1,
