@@ -321,7 +321,8 @@ def test_eight_delivery_jobs_at_once_send_one_email_and_leave_one_pdf_x4(
     enterprise, now, mailoutbox, settings, enqueued
 ):
     """X4, K2: the claim is a conditional UPDATE, so of 8 jobs delivering the same invoice at
-    the same moment exactly one sends; their PDFs, swapped in by a conditional UPDATE, leave one file."""
+    the same moment exactly one sends; their PDFs, swapped in by a conditional UPDATE, leave
+    one file."""
     import threading
 
     from django.db import connection
