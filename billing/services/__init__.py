@@ -13,6 +13,7 @@ from billing.exceptions import (
     PaymentPending,
 )
 from billing.pricing import PriceQuote, price_credits, price_list_for, price_package
+from billing.services.completion import PAYMENT_TERMS_DAYS, RETRY_AFTER_DAYS
 from billing.services.delivery import (
     deliver_invoice,
     email_invoice,
@@ -34,8 +35,6 @@ from billing.services.profiles import (
     update_billing_profile,
 )
 from billing.services.purchases import (
-    PAYMENT_TERMS_DAYS,
-    RETRY_AFTER_DAYS,
     charge_and_complete,
     finish_now,
     purchase,

@@ -23,11 +23,11 @@ from billing.models import (
 from billing.money import cents
 from billing.pricing import taxed
 from billing.services.common import User
+from billing.services.completion import complete_recorded
 from billing.services.purchases import (
     CHARGE_LEASE,
     UNFINISHED,
     charge_and_complete,
-    complete_recorded,
     lock_billing,
 )
 from clients.models import Organisation

@@ -88,3 +88,17 @@ def stable_name(stored: str) -> str:
     """A PDF's stored name without the drawing's own suffix (each drawing writes a file of
     its own name, billing.services.delivery.pdf_name): `…/INV-2026-000001.pdf`."""
     return re.sub(r"-[0-9a-f]{8}(\.pdf)$", r"\1", stored)
+
+
+def switch_on_top_up(
+    organisation, *, threshold: int = 500, credits: int = 100, cap: str = "500.00", now=T0
+):
+    """Automatic top-up on (B2): buy `credits` under `threshold`, at most `cap` a month."""
+    return services.configure_auto_top_up(
+        organisation=organisation,
+        enabled=True,
+        threshold=threshold,
+        credits=credits,
+        monthly_cap=Decimal(cap),
+        now=now,
+    )

@@ -17,7 +17,7 @@ from billing.services import top_up
 from clients.models import Client, ClientKind
 from credits import services as credit_services
 from credits.models import CreditPool, LotSource, Notice
-from tests.billing.conftest import T0
+from tests.billing.conftest import T0, switch_on_top_up
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +52,7 @@ def acme(make_organisation, default_prices, card, recording_gateway):
     credit_services.grant(
         organisation=organisation, credits=1000, source=LotSource.PURCHASE, now=T0
     )
-    services.configure_auto_top_up(
-        organisation=organisation,
-        enabled=True,
-        threshold=500,
-        credits=100,
-        monthly_cap=Decimal("500.00"),
-        now=T0,
-    )
+    switch_on_top_up(organisation)
     return organisation
 
 
@@ -112,14 +105,7 @@ def test_the_monthly_cap_stops_the_next_top_up_until_next_month_b2(
     acme, recording_gateway, mailoutbox
 ):
     # Given a cap of 300.00 a month and one top-up of 216.00 already this month
-    services.configure_auto_top_up(
-        organisation=acme,
-        enabled=True,
-        threshold=500,
-        credits=100,
-        monthly_cap=Decimal("300.00"),
-        now=T0,
-    )
+    switch_on_top_up(acme, cap="300.00")
     spend(acme, 600)
     services.run_auto_top_up(organisation=acme, now=T0)
     services.run_auto_top_ups(now=T0 + timedelta(minutes=1))  # back at 500: re-armed
@@ -193,14 +179,7 @@ def test_the_job_tops_up_only_organisations_under_their_threshold_b2(
     beta = make_organisation("beta", name="Beta", preset="data_provider")
     card(beta)
     credit_services.grant(organisation=beta, credits=1000, source=LotSource.PURCHASE, now=T0)
-    services.configure_auto_top_up(
-        organisation=beta,
-        enabled=True,
-        threshold=100,
-        credits=100,
-        monthly_cap=Decimal("500.00"),
-        now=T0,
-    )
+    switch_on_top_up(beta, threshold=100)
     spend(acme, 600)
     # When the job runs twice
     first = services.run_auto_top_ups(now=T0)
@@ -286,14 +265,7 @@ def test_turning_it_on_without_a_card_is_refused_and_nothing_is_saved_b2_x6(
     organisation = make_organisation("nocard", preset="data_provider")
     # When the owner turns automatic top-up on, then it is refused
     with pytest.raises(BillingError, match="Add a card on the billing page"):
-        services.configure_auto_top_up(
-            organisation=organisation,
-            enabled=True,
-            threshold=500,
-            credits=100,
-            monthly_cap=Decimal("500.00"),
-            now=T0,
-        )
+        switch_on_top_up(organisation)
     # And nothing was saved
     assert AutoTopUp.objects.count() == 0
 

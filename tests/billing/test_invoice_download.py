@@ -76,14 +76,14 @@ def test_staff_without_the_permission_to_see_invoices_get_403_k1(client, make_us
     assert Invoice.objects.get(pk=invoice.pk).pdf.name == ""
 
 
-def test_someone_outside_the_back_office_is_sent_to_log_in(client, make_user, invoice):
+def test_someone_outside_the_back_office_is_sent_to_log_in_k1(client, make_user, invoice):
     client.force_login(make_user("customer"))
     response = client.get(pdf_url(invoice))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
 
 
-def test_an_invoice_that_does_not_exist_answers_404(client, clerk, invoice):
+def test_an_invoice_that_does_not_exist_answers_404_k1(client, clerk, invoice):
     client.force_login(clerk)
     missing = reverse("admin:billing_invoice_pdf", args=[invoice.pk + 1000])
     assert client.get(missing).status_code == 404

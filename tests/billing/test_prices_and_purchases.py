@@ -268,3 +268,35 @@ def test_the_billing_profile_is_updated_and_a_bad_e_mail_changes_nothing_m3(make
         )
     profile.refresh_from_db()
     assert (profile.legal_name, profile.email) == ("Profiled SAS", "compta@profiled.example")
+
+
+def test_an_invoice_is_overdue_from_the_day_after_its_due_date_in_the_buyers_time_zone_d1(
+    make_organisation, default_prices, now, django_assert_max_num_queries
+):
+    # Given two organisations on enterprise terms, in Tokyo and in New York, each with an
+    # invoice issued at the same instant, due 30 days later
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    invoices = {}
+    for slug, zone in (("tokyo", "Asia/Tokyo"), ("newyork", "America/New_York")):
+        buyer = make_organisation(slug, preset="translation", time_zone=zone)
+        BillingProfile.objects.filter(pk=services.profile_of(buyer).pk).update(
+            enterprise_terms=True
+        )
+        issued = datetime(2026, 3, 10, 12, 0, tzinfo=ZoneInfo("UTC"))
+        invoices[slug] = services.purchase(
+            organisation=buyer, credits=100, method="enterprise_terms", now=issued
+        ).invoice
+    assert {slug: i.due_on.isoformat() for slug, i in invoices.items()} == {
+        "tokyo": "2026-04-09",
+        "newyork": "2026-04-09",
+    }
+    # When the job runs at 2026-04-10 01:00 UTC: already the 10th in Tokyo, the 9th in New York
+    moment = datetime(2026, 4, 10, 1, 0, tzinfo=ZoneInfo("UTC"))
+    with django_assert_max_num_queries(3):  # the zones in use, then one UPDATE for each
+        assert services.mark_overdue(now=moment) == 1
+    # Then only Tokyo's invoice is overdue, and a second run changes nothing
+    statuses = {slug: Invoice.objects.get(pk=i.pk).status for slug, i in invoices.items()}
+    assert statuses == {"tokyo": "overdue", "newyork": "open"}
+    assert services.mark_overdue(now=moment) == 0

@@ -120,7 +120,9 @@ def test_a_declined_test_card_says_so_and_buys_nothing_x6(live_server, page, stu
     assert not Invoice.objects.filter(organisation=studio).exists()
 
 
-def test_buying_reads_on_a_390_px_phone_without_scrolling_sideways(live_server, phone_page, studio):
+def test_buying_reads_on_a_390_px_phone_without_scrolling_sideways_s3(
+    live_server, phone_page, studio
+):
     page = phone_page
     log_in(page, live_server, f"{SLUG}-owner", PASSWORD)
     widths = {}

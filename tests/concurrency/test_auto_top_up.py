@@ -14,7 +14,7 @@ from billing.models import AutoTopUp, Invoice, Purchase
 from clients.models import Client, ClientKind
 from credits import services as credit_services
 from credits.models import CreditPool, LotSource, LowBalanceAlert, Notice
-from tests.billing.conftest import T0, card, default_prices, now  # noqa: F401 (fixtures)
+from tests.billing.conftest import T0, card, default_prices, now, switch_on_top_up  # noqa: F401 (fixtures)
 from tests.concurrency.threads import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -30,14 +30,7 @@ def acme(make_organisation, default_prices, card, recording_gateway):  # noqa: F
     credit_services.grant(
         organisation=organisation, credits=1000, source=LotSource.PURCHASE, now=T0
     )
-    services.configure_auto_top_up(
-        organisation=organisation,
-        enabled=True,
-        threshold=500,
-        credits=1000,
-        monthly_cap=Decimal("5000.00"),
-        now=T0,
-    )
+    switch_on_top_up(organisation, credits=1000, cap="5000.00")
     return organisation
 
 

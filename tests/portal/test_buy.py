@@ -591,7 +591,7 @@ def test_an_organisation_without_offers_is_told_so_g2(client, login, make_portal
 # --- French ---------------------------------------------------------------------------------
 
 
-def test_the_buy_page_reads_in_french(client, login, games):
+def test_the_buy_page_reads_in_french_s3(client, login, games):
     """Issue 11, point 1.5: the page and its checkout in French, amounts as French writes
     them (the French of this page is /work/briefs/fr/buy.po until it is merged)."""
     # Given the owner, reading in French
