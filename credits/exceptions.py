@@ -3,19 +3,29 @@ them to HTTP statuses (402 for missing credits, 409 for conflicts, 400 for bad i
 
 from django.utils.translation import gettext as _
 
+from config.errors import DomainError
 
-class CreditsError(Exception):
+
+class CreditsError(DomainError):
     """Base of every refusal raised by `credits.services`; nothing moved when it is raised."""
 
-    http_status = 400
+    code = "credits_refused"
 
 
 class InvalidAmount(CreditsError):
-    pass
+    code = "validation_error"
+
+
+class InactiveClient(CreditsError):
+    """An inactive client keeps its history but spends, holds and receives nothing."""
+
+    http_status = 409
+    code = "client_inactive"
 
 
 class InsufficientCredits(CreditsError):
     http_status = 402
+    code = "insufficient_credits"
 
     def __init__(self, *, needed: int, available: int) -> None:
         self.needed = needed
@@ -26,11 +36,15 @@ class InsufficientCredits(CreditsError):
             % {"needed": needed, "available": available, "short": self.shortfall}
         )
 
+    def figures(self) -> dict[str, int]:
+        return {"needed": self.needed, "available": self.available, "shortfall": self.shortfall}
+
 
 class AssignmentExhausted(CreditsError):
     """The client may spend only what was assigned to it, and that is not enough."""
 
     http_status = 402
+    code = "assignment_exhausted"
 
     def __init__(self, *, needed: int, assigned: int) -> None:
         self.needed = needed
@@ -44,9 +58,13 @@ class AssignmentExhausted(CreditsError):
             % {"needed": needed, "assigned": assigned, "short": self.shortfall}
         )
 
+    def figures(self) -> dict[str, int]:
+        return {"needed": self.needed, "available": self.available, "shortfall": self.shortfall}
+
 
 class LimitExceeded(CreditsError):
     http_status = 402
+    code = "limit_reached"
 
     def __init__(self, *, needed: int, left: int, limit: int) -> None:
         self.needed = needed
@@ -60,28 +78,65 @@ class LimitExceeded(CreditsError):
             % {"needed": needed, "left": left, "limit": limit}
         )
 
+    def figures(self) -> dict[str, int]:
+        return {
+            "needed": self.needed,
+            "available": self.left,
+            "shortfall": self.needed - self.left,
+            "limit": self.limit,
+        }
+
 
 class NotReassignable(CreditsError):
     http_status = 409
+    code = "not_reassignable"
 
 
 class ForeignClient(CreditsError):
     """Credits never move between organisations (S7)."""
 
+    code = "foreign_client"
+
 
 class HoldNotActive(CreditsError):
     http_status = 409
+    code = "hold_not_active"
 
 
 class HoldExpired(HoldNotActive):
-    pass
+    code = "hold_expired"
 
 
 class IdempotencyConflict(CreditsError):
+    """The key was used for another request: nothing was done again."""
+
     http_status = 409
+    code = "idempotency_conflict"
 
 
 class CreditsAlreadySpent(CreditsError):
     """Credits are not refundable (S7): a purchase whose credits were used stays paid."""
 
     http_status = 409
+    code = "credits_already_spent"
+
+
+class PricingError(CreditsError):
+    """The action or its parameters cannot be priced; the message says which and why."""
+
+    code = "pricing_error"
+
+
+class QuoteExpired(CreditsError):
+    http_status = 409
+    code = "quote_expired"
+
+
+class QuoteMismatch(CreditsError):
+    http_status = 409
+    code = "quote_mismatch"
+
+
+class QuoteUsed(CreditsError):
+    http_status = 409
+    code = "quote_used"

@@ -9,12 +9,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from credits import sms
-from credits.exceptions import CreditsError
+from credits.exceptions import PricingError
 from credits.models import ActionPrice, BillableAction, RuleKind, SmsRate
-
-
-class PricingError(CreditsError):
-    """The action or its parameters cannot be priced; the message says which and why."""
 
 
 @dataclass(frozen=True)

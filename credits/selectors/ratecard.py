@@ -24,10 +24,11 @@ from credits.exceptions import (
     CreditsError,
     InsufficientCredits,
     LimitExceeded,
+    QuoteExpired,
+    QuoteUsed,
 )
 from credits.models import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
 from credits.selectors import spending_check
-from credits.services.ratecard import QuoteExpired, QuoteUsed
 
 # --- words ---------------------------------------------------------------------------------
 

@@ -35,9 +35,6 @@ from credits.services.expiry import ExpiryRun, expire_due, expire_holds, proport
 from credits.services.grants import DEFAULT, adjust, grant, revoke_lot
 from credits.services.ratecard import (
     QUOTE_VALIDITY,
-    QuoteExpired,
-    QuoteMismatch,
-    QuoteUsed,
     consume,
     hold_action,
     import_sms_rates,
@@ -56,9 +53,6 @@ __all__ = [
     "QUOTE_VALIDITY",
     "SMS_CSV_COLUMNS",
     "ExpiryRun",
-    "QuoteExpired",
-    "QuoteMismatch",
-    "QuoteUsed",
     "ReminderRun",
     "UsageRollupRun",
     "adjust",

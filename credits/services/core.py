@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from clients.models import Client
 from credits.exceptions import (
     IdempotencyConflict,
+    InactiveClient,
     InsufficientCredits,
     InvalidAmount,
 )
@@ -102,7 +103,7 @@ def _check_credits(credits: object, *, allow_zero: bool = False) -> int:
 
 def _refuse_inactive(client: Client) -> None:
     if not client.is_active:
-        raise InvalidAmount(_("This client is inactive."))
+        raise InactiveClient(_("This client is inactive."))
 
 
 def _fingerprint(operation: str, **values: object) -> str:

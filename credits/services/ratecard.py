@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 
 from clients.models import Client, Organisation
 from credits import selectors
-from credits.exceptions import CreditsError, InvalidAmount
+from credits.exceptions import (
+    InvalidAmount,
+    PricingError,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteUsed,
+)
 from credits.models import (
     ActionPrice,
     BillableAction,
@@ -28,23 +34,11 @@ from credits.models import (
     SmsRate,
 )
 from credits.presets import RATE_CARDS, SMS_RATES
-from credits.pricing import PricingError, match_key, price
+from credits.pricing import match_key, price
 from credits.selectors import SMS_CSV_COLUMNS
 from credits.services.spending import debit, hold
 
 QUOTE_VALIDITY = timedelta(minutes=15)
-
-
-class QuoteExpired(CreditsError):
-    http_status = 409
-
-
-class QuoteMismatch(CreditsError):
-    http_status = 409
-
-
-class QuoteUsed(CreditsError):
-    http_status = 409
 
 
 @transaction.atomic

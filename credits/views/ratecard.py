@@ -8,8 +8,8 @@ from django.utils import timezone
 from clients.access import organisation_page
 from clients.roles import Permission
 from credits import services
+from credits.exceptions import PricingError
 from credits.forms.spend import RateSearchForm, SpendForm
-from credits.pricing import PricingError
 from credits.selectors import ratecard
 
 

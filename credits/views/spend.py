@@ -16,10 +16,9 @@ from django.utils.translation import gettext as _
 from clients.access import organisation_page
 from clients.roles import Permission
 from credits import selectors, services
-from credits.exceptions import CreditsError
+from credits.exceptions import CreditsError, PricingError
 from credits.forms.spend import ConfirmForm, SpendForm, initial_from
 from credits.models import Quote
-from credits.pricing import PricingError
 from credits.selectors import ratecard
 from credits.selectors.ratecard import credits_words
 

@@ -7,10 +7,8 @@ import pytest
 from clients import services as client_services
 from credits import services
 from credits.audit import ledger_drift
-from credits.exceptions import InsufficientCredits
+from credits.exceptions import InsufficientCredits, PricingError, QuoteExpired, QuoteUsed
 from credits.models import BillableAction, Consumption, LedgerEntry
-from credits.pricing import PricingError
-from credits.services import QuoteExpired, QuoteUsed
 from tests.credits.conftest import figures, pool_of
 
 pytestmark = pytest.mark.django_db
