@@ -1,4 +1,4 @@
-"""Debits per second through `credits.services.debit` beside pgbench on the same server.
+"""Debits and consumptions per second through `credits.services` beside pgbench on one server.
 
     scripts/with-test-services .venv/bin/python bench/ledger.py [--seconds 5]
 
@@ -10,7 +10,10 @@ DATABASE_URL and PG_BIN. This script migrates that database, opens organisations
 * pgbench running the bare shape of a debit (BEGIN; UPDATE the balance row guarded by
   `balance >= 1` RETURNING it; INSERT a ledger row; COMMIT) on two plain tables;
 * `services.debit(client=<own client>, credits=1, action_code="bench", now=timezone.now())`
-  called in N forked worker processes, each on its own connection.
+  called in N forked worker processes, each on its own connection;
+* `services.consume(client=<own client>, action="bench", now=timezone.now())` the same way:
+  the call the portal's pages and the REST API make, pricing a flat 1-credit action "bench"
+  that every bench organisation has on its rate card.
 
 Modes: "many" spreads the work over many organisations (each worker on its own share of
 them, so workers never wait for each other's locks; pgbench is given the same split through
@@ -19,8 +22,9 @@ pool row lock, on both sides).
 
 It prints the rate of each side and the ratio service/raw against the targets (50 % many,
 60 % hot); what each costs in CPU (the client's from the kernel, PostgreSQL's from its
-processes in /proc); then what one debit does: the SQL it issues, the time spent waiting on
-the database against the time spent in Python, and a cProfile of one worker.
+processes in /proc); then what one debit and one consumption do: the round trips they make,
+the time spent waiting on the database against the time spent in Python, and a cProfile of
+one worker (`--profile-side`).
 
 The machine may be shared: before each pair of measurements it waits (up to --patience s)
 until other processes leave the CPUs alone, and it measures a pair again (up to --attempts)
@@ -149,6 +153,7 @@ def make_organisations(count: int, tag: str) -> tuple[list[int], int]:
     slugs = [f"bench-{tag}-{i:03d}" for i in range(count)] + [f"bench-{tag}-hot"]
     for slug in slugs:
         organisation = client_services.create_organisation(name=slug, slug=slug, owner=owner)
+        install_bench_action(organisation)
         services.grant(
             organisation=organisation,
             credits=BIG_BALANCE,
@@ -162,6 +167,18 @@ def make_organisations(count: int, tag: str) -> tuple[list[int], int]:
         )
     )
     return [ids[slug] for slug in slugs[:-1]], ids[slugs[-1]]
+
+
+def install_bench_action(organisation) -> None:
+    """The flat 1-credit action the consume side prices, on the organisation's rate card."""
+    from credits import services
+    from credits.models import BillableAction, RuleKind
+
+    services.save_action(
+        action=BillableAction(
+            organisation=organisation, code="bench", name="Bench", rule=RuleKind.FLAT, credits=1
+        )
+    )
 
 
 def make_raw_tables(accounts: int) -> None:
@@ -376,18 +393,33 @@ def run_pgbench(mode: str, workers: int, seconds: int, accounts: int, folder: Pa
     )
 
 
-def _debit_loop(clients: list, until: float, rng: random.Random, errors: dict) -> int:
-    """Debit 1 credit from a random client of `clients` until `until`; count the debits that
-    finished in time."""
-    from django.utils import timezone
+SIDES = ("debit", "consume")
 
+
+def _operation(side: str):
+    """One call of the side measured: `debit` (1 credit) or `consume` (the flat action)."""
     from credits import services
 
+    if side == "consume":
+        return lambda client, now: services.consume(client=client, action="bench", now=now)
+    return lambda client, now: services.debit(
+        client=client, credits=1, action_code="bench", now=now
+    )
+
+
+def _debit_loop(
+    clients: list, until: float, rng: random.Random, errors: dict, side: str = "debit"
+) -> int:
+    """Spend 1 credit (debit or consume) from a random client of `clients` until `until`;
+    count the calls that finished in time."""
+    from django.utils import timezone
+
+    call = _operation(side)
     count = 0
     while True:
         client = rng.choice(clients)
         try:
-            services.debit(client=client, credits=1, action_code="bench", now=timezone.now())
+            call(client, timezone.now())
         except Exception as error:
             errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
             if sum(errors.values()) > 100:
@@ -404,8 +436,8 @@ def _load_clients(client_ids: list[int]) -> list:
     return list(Client.objects.select_related("organisation").filter(pk__in=client_ids))
 
 
-def _service_worker(index, client_ids, seconds, ready, go, start_at, results, done) -> None:
-    """One worker process: its own connection, warm up, wait for the start, debit."""
+def _service_worker(index, client_ids, seconds, side, ready, go, start_at, results, done) -> None:
+    """One worker process: its own connection, warm up, wait for the start, debit/consume."""
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection (the parent closed it too)
@@ -413,7 +445,7 @@ def _service_worker(index, client_ids, seconds, ready, go, start_at, results, do
         rng = random.Random(index)
         clients = _load_clients(client_ids)
         errors: dict[str, int] = {}
-        _debit_loop(clients, time.monotonic() + 0.3, rng, errors)  # warm-up, not counted
+        _debit_loop(clients, time.monotonic() + 0.3, rng, errors, side)  # warm-up, not counted
         ready.put((index, None))
     except Exception:
         ready.put((index, traceback.format_exc()))
@@ -422,14 +454,14 @@ def _service_worker(index, client_ids, seconds, ready, go, start_at, results, do
     start = start_at.value
     time.sleep(max(0.0, start - time.monotonic()))
     cpu = os.times()
-    count = _debit_loop(clients, start + seconds, rng, errors)
+    count = _debit_loop(clients, start + seconds, rng, errors, side)
     after = os.times()
     results.put((index, count, after.user - cpu.user, after.system - cpu.system, errors))
     done.wait(60)  # keep the connection until the parent has read the server's CPU
     connections.close_all()
 
 
-def run_service(shares: list[list[int]], seconds: int) -> Measure:
+def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> Measure:
     from django.db import connections
 
     context = multiprocessing.get_context("fork")
@@ -439,7 +471,7 @@ def run_service(shares: list[list[int]], seconds: int) -> Measure:
     workers = [
         context.Process(
             target=_service_worker,
-            args=(index, share, seconds, ready, go, start_at, results, done),
+            args=(index, share, seconds, side, ready, go, start_at, results, done),
             daemon=True,
         )
         for index, share in enumerate(shares)
@@ -484,69 +516,88 @@ def run_service(shares: list[list[int]], seconds: int) -> Measure:
 # --- where the time of one debit goes ------------------------------------------------------
 
 
-def debit_round_trips(client_id: int) -> tuple[list[str], list[str]]:
-    """What one debit sends, as the benchmark runs it (outside a transaction, nobody observing
-    queries): (statements run on the prepared path, statements run through Django cursors)."""
+@contextlib.contextmanager
+def round_trips(timings: bool = False):
+    """Record what reaches the server without switching the debit to its cursor path (which
+    observing queries through Django would do): runs of the prepared statement, statements
+    through Django cursors, and commits (a transaction also sends its BEGIN). Yields the list
+    of (what, seconds waited); the seconds only when `timings`."""
     from django.db import connection
-    from django.utils import timezone
+    from django.db.backends import utils
 
-    from credits import services
     from credits.services import database_debit
 
-    (client,) = _load_clients([client_id])
-    prepared: list[str] = []
-    through_django: list[str] = []
+    seen: list[tuple[str, float]] = []
     original_run = database_debit._run_prepared
-    original_cursor = connection.cursor
+    original_execute = utils.CursorWrapper._execute
+    original_commit = connection._commit
+
+    def timed(what: str, call):
+        start = time.perf_counter() if timings else 0.0
+        try:
+            return call()
+        finally:
+            seen.append((what, time.perf_counter() - start if timings else 0.0))
 
     def run(pg_connection, arguments):
-        prepared.append(database_debit.PREPARED_SQL.decode())
-        return original_run(pg_connection, arguments)
+        return timed(
+            "EXECUTE " + short_sql(database_debit.PREPARED_SQL.decode()),
+            lambda: original_run(pg_connection, arguments),
+        )
 
-    def cursor(*args, **kwargs):
-        through_django.append("a Django cursor")
-        return original_cursor(*args, **kwargs)
+    in_transaction = False
 
-    database_debit._run_prepared, connection.cursor = run, cursor
+    def execute(self, sql, params, *ignored):
+        nonlocal in_transaction
+        if not in_transaction and not self.db.get_autocommit():
+            in_transaction = True  # psycopg sends BEGIN first (its wait is counted below)
+            seen.append(("BEGIN", 0.0))
+        return timed(short_sql(sql), lambda: original_execute(self, sql, params, *ignored))
+
+    def commit():
+        nonlocal in_transaction
+        in_transaction = False
+        return timed("COMMIT", original_commit)
+
+    database_debit._run_prepared = run
+    utils.CursorWrapper._execute = execute
+    connection._commit = commit
     try:
-        services.debit(client=client, credits=1, action_code="bench", now=timezone.now())
+        yield seen
     finally:
         database_debit._run_prepared = original_run
-        del connection.cursor
-    return prepared, through_django
+        utils.CursorWrapper._execute = original_execute
+        del connection._commit
 
 
-def time_split(client_id: int, seconds: float) -> tuple[int, float, float]:
-    """One worker alone: (debits, wall s, s inside the round trip to the server)."""
-    from credits.services import database_debit
+def side_round_trips(client_id: int, side: str) -> list[str]:
+    """What one call sends, as the benchmark runs it (outside a transaction, nobody observing
+    queries, cache warm: the call is made once before)."""
+    from django.utils import timezone
 
     (client,) = _load_clients([client_id])
-    original = database_debit._run_prepared
-    in_round_trip = 0.0
+    call = _operation(side)
+    call(client, timezone.now())
+    with round_trips() as seen:
+        call(client, timezone.now())
+    return [what for what, _seconds in seen]
 
-    def timed(connection, arguments):
-        nonlocal in_round_trip
-        start = time.perf_counter()
-        try:
-            return original(connection, arguments)
-        finally:
-            in_round_trip += time.perf_counter() - start
 
-    database_debit._run_prepared = timed
-    try:
+def time_split(client_id: int, seconds: float, side: str = "debit") -> tuple[int, float, float]:
+    """One worker alone: (calls, wall s, s waiting on the server in round trips)."""
+    (client,) = _load_clients([client_id])
+    with round_trips(timings=True) as seen:
         start = time.perf_counter()
-        count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {})
+        count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {}, side)
         wall = time.perf_counter() - start
-    finally:
-        database_debit._run_prepared = original
-    return count, wall, in_round_trip
+    return count, wall, sum(seconds for _what, seconds in seen)
 
 
-def profile(client_id: int, seconds: float, lines: int) -> tuple[int, str]:
+def profile(client_id: int, seconds: float, lines: int, side: str = "debit") -> tuple[int, str]:
     (client,) = _load_clients([client_id])
     profiler = cProfile.Profile()
     profiler.enable()
-    count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {})
+    count = _debit_loop([client], time.monotonic() + seconds, random.Random(0), {}, side)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
@@ -574,8 +625,8 @@ def short_sql(sql: str) -> str:
 
 
 def measure_pair(mode: str, n: int, shares: list, options, folder: Path):
-    """pgbench, then the service, back to back; measured again (up to --attempts) when
-    someone else's work ran during it. Returns (service, raw, others busy before)."""
+    """pgbench, then each service side, back to back; measured again (up to --attempts) when
+    someone else's work ran during it. Returns ({side: service}, raw, others busy before)."""
     best = None
     for attempt in range(1, options.attempts + 1):
         # Only the other processes: our own runs keep the load average up.
@@ -583,16 +634,19 @@ def measure_pair(mode: str, n: int, shares: list, options, folder: Path):
             float("inf"), options.max_background, options.patience
         )
         raw = run_pgbench(mode, n, options.seconds, options.organisations, folder)
-        service = run_service(shares, options.seconds)
-        others = max(raw.others(), service.others())
+        services = {side: run_service(shares, options.seconds, side) for side in options.sides}
+        others = max([raw.others()] + [service.others() for service in services.values()])
+        measured = "  ".join(
+            f"{side} {service.rate:8.1f}/s ({service.rate / raw.rate:6.1%})"
+            for side, service in services.items()
+        )
         print(
-            f"  {mode:4} {n} workers: service {service.rate:8.1f}/s  "
-            f"pgbench {raw.rate:8.1f} tps  ratio {service.rate / raw.rate:6.1%}  "
+            f"  {mode:4} {n} workers: pgbench {raw.rate:8.1f} tps  {measured}  "
             f"(others busy {background:.2f} cores before, {others:.2f} during)",
             flush=True,
         )
         if best is None or others < best[0]:
-            best = (others, service, raw, background)
+            best = (others, services, raw, background)
         if others <= options.max_background or attempt == options.attempts:
             break
         print("  someone else's work ran during the measurement: again", flush=True)
@@ -612,12 +666,19 @@ def main() -> None:
     )
     parser.add_argument("--attempts", type=int, default=3, help="re-measure a disturbed pair")
     parser.add_argument("--patience", type=float, default=300, help="longest wait for it (s)")
+    parser.add_argument(
+        "--sides", default="debit,consume", help="service calls measured (default debit,consume)"
+    )
+    parser.add_argument("--profile-side", default="consume", help="the side profiled")
     parser.add_argument("--profile-lines", type=int, default=25)
     parser.add_argument(
         "--no-analysis", action="store_true", help="skip the SQL list, time split and profile"
     )
     options = parser.parse_args()
     counts = [int(n) for n in options.workers.split(",")]
+    options.sides = options.sides.split(",")
+    if set(options.sides) - set(SIDES) or options.profile_side not in SIDES:
+        parser.error(f"sides are among {', '.join(SIDES)}")
     if any(options.organisations % n for n in counts):
         parser.error("--organisations must be a multiple of every worker count")
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
@@ -667,79 +728,78 @@ def main() -> None:
                     measure_pair(mode, n, shares, options, Path(folder))
                     for _round in range(options.rounds)
                 ]
-                rounds.sort(key=lambda pair: pair[0].rate / pair[1].rate)
-                median = rounds[len(rounds) // 2]
-                ratios = [service.rate / raw.rate * 100 for service, raw, _b in rounds]
-                rows.append((mode, n, *median, ratios))
+                for side in options.sides:
+                    # Each side's median round, by its own ratio.
+                    ordered = sorted(rounds, key=lambda r, s=side: r[0][s].rate / r[1].rate)
+                    services, raw, background = ordered[len(ordered) // 2]
+                    ratios = [r[0][side].rate / r[1].rate * 100 for r in rounds]
+                    rows.append((mode, n, side, services[side], raw, background, ratios))
     load_after = os.getloadavg()
 
     print()
     print(
-        f"Each row: the median of {options.rounds} rounds (pgbench, then the service, back to"
-        " back); the rates are that round's, the range is over all rounds."
+        f"Each row: the median of {options.rounds} rounds (pgbench, then each side, back to"
+        " back) for that side; the rates are that round's, the range is over all rounds."
     )
     print(
-        "| mode | workers | service debits/s | pgbench tps | ratio (median) | ratio range "
-        "| target |"
+        "| mode | workers | side | calls/s | pgbench tps | ratio (median) | ratio range | target |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|")
-    for mode, n, service, raw, _background, ratios in rows:
+    print("|---|--:|---|--:|--:|--:|--:|--:|")
+    for mode, n, side, service, raw, _background, ratios in rows:
         ratio = service.rate / raw.rate * 100
         verdict = "met" if ratio >= TARGETS[mode] else "short"
         disturbed = max(service.others(), raw.others()) > options.max_background
         note = " disturbed: others busy during it (below)" if disturbed else ""
         print(
-            f"| {mode} | {n} | {service.rate:.0f} | {raw.rate:.0f} | {ratio:.1f} % "
+            f"| {mode} | {n} | {side} | {service.rate:.0f} | {raw.rate:.0f} | {ratio:.1f} % "
             f"| {min(ratios):.0f}–{max(ratios):.0f} % "
             f"| {TARGETS[mode]:.0f} % ({verdict}) |{note}"
         )
     print()
-    print("What each costs (CPU in ms per debit or per pgbench transaction; cores busy in all):")
+    print("What each costs (CPU in ms per call or per pgbench transaction; cores busy in all):")
     print(
-        "| mode | workers | latency ms service / pgbench "
-        "| service CPU ms: workers user+sys / PostgreSQL "
+        "| mode | workers | side | latency ms side / pgbench "
+        "| side CPU ms: workers user+sys / PostgreSQL "
         "| pgbench CPU ms: pgbench user+sys / PostgreSQL "
-        "| machine busy cores service / pgbench "
-        "| others busy cores before / during service / during pgbench |"
+        "| machine busy cores side / pgbench "
+        "| others busy cores before / during side / during pgbench |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|")
-    for mode, n, service, raw, background, _ratios in rows:
+    print("|---|--:|---|--:|--:|--:|--:|--:|")
+    for mode, n, side, service, raw, background, _ratios in rows:
         print(
-            f"| {mode} | {n} | {service.latency_ms:.2f} / {raw.latency_ms:.2f} "
+            f"| {mode} | {n} | {side} | {service.latency_ms:.2f} / {raw.latency_ms:.2f} "
             f"| {service.costs(2)} | {raw.costs(3)} "
             f"| {service.machine_busy:.2f} / {raw.machine_busy:.2f} "
             f"| {background:.2f} / {service.others():.2f} / {raw.others():.2f} |"
         )
-    for mode, n, service, raw, _background, _ratios in rows:
+    for mode, n, side, service, raw, _background, _ratios in rows:
         if service.errors or raw.errors:
-            print(f"errors {mode} {n}: service [{service.errors}] pgbench [{raw.errors}]")
+            print(f"errors {mode} {n} {side}: [{service.errors}] pgbench [{raw.errors}]")
     print("load average after: " + " ".join(f"{x:.2f}" for x in load_after))
 
     if options.no_analysis:
         return
+    for side in options.sides:
+        print()
+        sent = side_round_trips(many_ids[0], side)
+        what = "debit (1 credit)" if side == "debit" else 'consume (the flat action "bench")'
+        print(f"One {what}, own client, one lot, warm: {len(sent)} round trip(s):")
+        for number, sql in enumerate(sent, 1):
+            print(f"  {number:2}. {sql}")
     print()
-    prepared, through_django = debit_round_trips(many_ids[0])
-    print(
-        f"One debit (own client, 1 credit, one lot) makes {len(prepared) + len(through_django)}"
-        f" round trip(s): {len(prepared)} run of the statement prepared once per connection,"
-        f" {len(through_django)} through Django cursors:"
-    )
-    for number, sql in enumerate(prepared, 1):
-        print(f"  {number:2}. EXECUTE {short_sql(sql)}")
+    for side in options.sides:
+        count, wall, in_round_trips = time_split(many_ids[0], options.seconds, side)
+        print(
+            f"One worker alone, {count} calls of {side} in {wall:.1f} s: "
+            f"{wall / count * 1000:.3f} ms per call, of which "
+            f"{in_round_trips / count * 1000:.3f} ms waiting on the server (round trips), "
+            f"{(wall - in_round_trips) / count * 1000:.3f} ms in Python."
+        )
 
     print()
-    count, wall, in_round_trip = time_split(many_ids[0], options.seconds)
-    per = wall / count * 1000
-    print(
-        f"One worker alone, {count} debits in {wall:.1f} s: {per:.2f} ms per debit, of which "
-        f"{in_round_trip / count * 1000:.2f} ms in the round trip (libpq sends the prepared "
-        f"statement, the server runs it, the answer comes back), "
-        f"{(wall - in_round_trip) / count * 1000:.2f} ms in Python."
-    )
-
-    print()
-    count, text = profile(many_ids[0], options.seconds, options.profile_lines)
-    print(f"cProfile of one worker alone ({count} debits, cumulative time):")
+    side = options.profile_side
+    count, text = profile(many_ids[0], options.seconds, options.profile_lines, side)
+    print(f"cProfile of one worker alone ({count} calls of {side}):")
     print(text)
 
 

@@ -5,6 +5,7 @@ environment variable (documented in `.env.example`); the defaults give the embed
 set-up: SQLite, Celery tasks run inline, e-mail printed to the console.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,9 +34,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
     "clients",
     "credits",
     "billing",
+    "api",
+    "webhooks",
     "demo",
 ]
 
@@ -84,6 +89,41 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # once per connection (credits.services.database_debit); off, every debit takes the ORM path
 # that SQLite uses. Tests switch it to compare the two.
 CREDITS_DEBIT_IN_DATABASE = env.bool("CREDITS_DEBIT_IN_DATABASE", default=True)
+
+# The REST API (K4, docs/api.md): keys, not sessions; every error a problem+json document.
+API_DEFAULT_REQUESTS_PER_MINUTE = env.int("API_DEFAULT_REQUESTS_PER_MINUTE", default=6000)
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=48)  # at least 24 promised
+# A request with an Idempotency-Key that dies without answering holds its key this long.
+API_IDEMPOTENCY_LEASE = timedelta(seconds=env.int("API_IDEMPOTENCY_LEASE_SECONDS", default=120))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerKeyRate"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.NewestFirst",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "api.problems.handle",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Credit portal API",
+    "DESCRIPTION": (
+        "Quote, reserve, consume and release credits; read balances, lots, the ledger, usage "
+        "and invoices; buy credits. Authenticate with an API key (`Authorization: Bearer "
+        "cpk_…`). Every POST takes an `Idempotency-Key` header. Errors are "
+        "`application/problem+json` with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    "SECURITY": [{"apiKey": []}],
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -23,5 +23,10 @@ urlpatterns = [
     # An invitation's link: its visitor is not a member yet, so it is outside /o/<slug>/.
     path("invitations/<str:token>/", member_views.invitation_accept, name="invitation"),
     path("admin/", admin.site.urls),
+    path("api/", include(("api.urls", "api"))),
     path("o/<slug:slug>/", include(organisation_pages)),
 ]
+
+# Under /api/ errors are problem+json documents; elsewhere the portal's styled pages.
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"

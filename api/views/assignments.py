@@ -1,0 +1,3 @@
+"""API: assignments."""
+
+urlpatterns: list = []

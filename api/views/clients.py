@@ -1,0 +1,3 @@
+"""API: clients."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: holds."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: invoices."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: ledger."""
+
+urlpatterns: list = []

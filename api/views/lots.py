@@ -1,0 +1,3 @@
+"""API: lots."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: purchases."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: quotes."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: ratecard."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: usage."""
+
+urlpatterns: list = []
