@@ -13,6 +13,7 @@ only that one, so another client's id is a 404 for them.
 | buy              |   ✓   |   ✓   |        |  buy credits, read invoices
 | manage_members   |   ✓   |       |        |  invite, change roles, remove members
 | manage_plan      |   ✓   |       |        |  plan, card on file, billing profile, alerts, top-up
+| manage_integrations | ✓  |       |        |  API keys and webhook endpoints (K4, B3)
 """
 
 from django.db import models
@@ -28,11 +29,13 @@ class Permission(models.TextChoices):
     BUY = "buy", _("Buy credits and read invoices")
     MANAGE_MEMBERS = "manage_members", _("Manage members and roles")
     MANAGE_PLAN = "manage_plan", _("Manage the plan and payment details")
+    MANAGE_INTEGRATIONS = "manage_integrations", _("Manage API keys and webhooks")
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(Permission.values),
-    Role.ADMIN: frozenset(Permission.values) - {Permission.MANAGE_MEMBERS, Permission.MANAGE_PLAN},
+    Role.ADMIN: frozenset(Permission.values)
+    - {Permission.MANAGE_MEMBERS, Permission.MANAGE_PLAN, Permission.MANAGE_INTEGRATIONS},
     Role.MEMBER: frozenset({Permission.VIEW, Permission.SPEND}),
 }
 

@@ -2,16 +2,24 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import api.portal.urls
 import billing.urls
 import clients.urls
 import credits.urls
+import webhooks.urls
 from clients import views as client_views
 from clients.views import members as member_views
 
 # Every page of an organisation, whichever app owns it, lives under /o/<slug>/ in one
 # namespace (`org:`), and is reached through clients.access.organisation_page (X5).
 organisation_pages = (
-    [*credits.urls.urlpatterns, *clients.urls.urlpatterns, *billing.urls.urlpatterns],
+    [
+        *credits.urls.urlpatterns,
+        *clients.urls.urlpatterns,
+        *billing.urls.urlpatterns,
+        *api.portal.urls.urlpatterns,
+        *webhooks.urls.urlpatterns,
+    ],
     "org",
 )
 

@@ -1,0 +1,3 @@
+"""Organisation pages of the API: keys (K4)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Organisation pages of webhooks: endpoints, deliveries, replays (B3)."""
+
+urlpatterns: list = []
