@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-run-auto-top-ups": {"task": "billing.run_auto_top_ups", "schedule": 60.0},
     # Invitations whose e-mail failed or was never handed to the mail server are sent again.
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
+    # API requests made with an Idempotency-Key are answered again for API_IDEMPOTENCY_HOURS.
+    "api-forget-old-requests": {"task": "api.forget_old_requests", "schedule": 3600.0},
 }
 
 # Billing: the payment gateway, and the seller printed on every invoice.

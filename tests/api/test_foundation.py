@@ -124,3 +124,78 @@ def test_k4_a_key_over_its_rate_gets_429_with_retry_after(make_portal, make_api)
     assert response.status_code == 429
     assert response.json()["code"] == "rate_limited"
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_k4_a_request_that_died_holds_its_key_until_its_lease_ends(make_portal, make_api):
+    # given a request with key k-9 that started and never answered (its process died)
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from api.models import RequestState
+
+    portal = make_portal("alpha", preset="crm")
+    api = make_api(portal)
+    body = {"action": "ai_summary"}
+    first = api.post("/api/v1/consumptions/", body, key="k-9")
+    IdempotentRequest.objects.filter(key="k-9").update(
+        state=RequestState.RUNNING, status_code=None, body=b""
+    )
+    # when the client retries at once, then after the lease
+    during = api.post("/api/v1/consumptions/", body, key="k-9")
+    IdempotentRequest.objects.filter(key="k-9").update(
+        created_at=timezone.now() - settings.API_IDEMPOTENCY_LEASE - timedelta(seconds=1)
+    )
+    count = Consumption.objects.count()
+    after = api.post("/api/v1/consumptions/", body, key="k-9")
+    # then 409 while it may still be running; afterwards the retry runs, and the ledger's own
+    # key (the same Idempotency-Key) replays the consumption the dead request made
+    assert during.status_code == 409
+    assert during.json()["code"] == "request_in_progress"
+    assert after.status_code == 201
+    assert after.json()["id"] == first.json()["id"]
+    assert Consumption.objects.count() == count
+
+
+def test_k4_answers_are_kept_48_hours_then_forgotten(make_portal, make_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api import services
+
+    portal = make_portal("alpha", preset="crm")
+    api = make_api(portal)
+    api.post("/api/v1/consumptions/", {"action": "ai_summary"}, key="old")
+    api.post("/api/v1/consumptions/", {"action": "ai_summary"}, key="new")
+    IdempotentRequest.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=49)
+    )
+    IdempotentRequest.objects.filter(key="new").update(
+        created_at=timezone.now() - timedelta(hours=47)
+    )
+    assert services.forget_old_requests(now=timezone.now()) == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_k4_an_unknown_api_path_is_a_problem_not_the_portal_page(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_k4_a_malformed_body_is_a_400_and_nothing_moves(make_portal, make_api):
+    portal = make_portal("alpha", preset="crm")
+    api = make_api(portal)
+    before = _balance(portal)
+    response = api.http.post(
+        "/api/v1/consumptions/",
+        "{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api.secret}",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+    assert _balance(portal) == before
