@@ -1,6 +1,8 @@
 """Cursor pagination on every list: stable while rows are added, and as fast on page 1,000
 as on page 1 (an offset would rescan every earlier row)."""
 
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 
@@ -9,3 +11,10 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def decode_cursor(self, request):
+        """A cursor the client damaged is its mistake (400), not a missing page (DRF's 404)."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as error:
+            raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]}) from error
