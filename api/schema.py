@@ -70,6 +70,12 @@ CODES: dict[str, tuple[int, str, dict]] = {
     "not_reassignable": (409, "These credits cannot be taken back.", {}),
     "own_client": (409, "The organisation's own client cannot be deactivated.", {}),
     "rate_limited": (429, "Request was throttled. Expected available in 12 seconds.", {}),
+    "out_of_bounds": (
+        400,
+        "One purchase is limited to 10,000,000.00 EUR; contact us for larger orders.",
+        {},
+    ),
+    "billing_refused": (400, "Enterprise terms are not open to this organisation.", {}),
 }
 COMMON = ("unauthenticated", "rate_limited")
 COMMON_WRITE = (

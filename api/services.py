@@ -1,6 +1,7 @@
 """Writes of the API app: keys (created, revoked, used) and remembered requests."""
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,9 @@ PREFIX_CHARS = 8
 # Recording every use would write a row per request; once a minute is enough to answer
 # "is this key still used?".
 LAST_USED_EVERY = timedelta(minutes=1)
+# What a key looks like: the mark, an 8-character public prefix, and a secret part long enough
+# that nobody guesses it. Keys drawn here match it; so must a secret given to `create_key`.
+KEY_FORM = re.compile(r"cpk_[a-z0-9]{8}_[A-Za-z0-9_-]{32,200}")
 
 
 def prefix_of(secret: str) -> str:
@@ -48,16 +52,33 @@ def create_key(
     client: Client | None = None,
     actor: AbstractBaseUser | None = None,
     requests_per_minute: int | None = None,
+    secret: str | None = None,
 ) -> NewKey:
-    """A new key whose secret the caller shows once."""
+    """A new key whose secret the caller shows once.
+
+    `secret` is for the demo only: a fixed key that the documentation can print, so that a
+    `curl` session against a fresh demo works as written. It must have the form of a drawn
+    key (KEY_FORM), and its prefix must be free."""
+    if secret is not None and not KEY_FORM.fullmatch(secret):
+        raise ClientsError(
+            _(
+                "A key is “cpk_”, 8 lower-case letters or digits, “_” and at least 32 more "
+                "characters."
+            )
+        )
     if scope not in Scope.values:
         raise ClientsError(_("Choose read only or read and write."))
     if not name.strip():
         raise ClientsError(_("Give the key a name, to recognise it later."))
     if client is not None and client.organisation_id != organisation.pk:
         raise ClientsError(_("This client belongs to another organisation."))
-    prefix = KEY_MARK + secrets.token_hex(PREFIX_CHARS // 2)
-    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    if secret is None:
+        prefix = KEY_MARK + secrets.token_hex(PREFIX_CHARS // 2)
+        secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    else:
+        prefix = prefix_of(secret)
+        if ApiKey.objects.filter(prefix=prefix).exists():
+            raise ClientsError(_("A key with this prefix exists already."))
     key = ApiKey(
         organisation=organisation,
         name=name.strip(),

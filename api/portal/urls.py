@@ -1,3 +1,5 @@
 """Organisation pages of the API: keys (K4)."""
 
-urlpatterns: list = []
+from api.portal.views import urlpatterns
+
+__all__ = ["urlpatterns"]
