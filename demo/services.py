@@ -10,6 +10,7 @@ from django.utils import timezone
 from clients import services as client_services
 from clients.models import AccessMode, ClientKind, Organisation, Role
 from credits import services as credit_services
+from demo.api_keys import demo_secret, seed_api_keys
 from demo.catalogue import install_catalogue, set_up_billing
 from demo.history import make_history
 
@@ -139,6 +140,11 @@ def demo_logins() -> list[Login]:
     return logins
 
 
+def demo_api_keys() -> list[tuple[str, str]]:
+    """(organisation name, its demo API key), printed with the logins (docs/api.md)."""
+    return [(seed.name, demo_secret(seed.slug)) for seed in SEED_ORGANISATIONS]
+
+
 def demo_is_loaded() -> bool:
     return Organisation.objects.filter(slug=SEED_ORGANISATIONS[0].slug).exists()
 
@@ -212,6 +218,7 @@ def _load(now: datetime) -> list[Organisation]:
             now=now,
         )
         make_history(organisation, seed.preset, now=now)
+        seed_api_keys(organisation, owner, now)
         organisations.append(organisation)
     return organisations
 

@@ -15,3 +15,7 @@ class Command(BaseCommand):
         self.stdout.write("Logins (all with the same password):")
         for login in services.demo_logins():
             self.stdout.write(f"  {login.username:<24} {login.password}   {login.what}")
+        self.stdout.write("")
+        self.stdout.write("API keys (read and write; docs/api.md, /api/docs/):")
+        for name, secret in services.demo_api_keys():
+            self.stdout.write(f"  {name:<24} {secret}")
