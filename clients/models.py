@@ -136,6 +136,15 @@ class Client(models.Model):
     access_mode = models.CharField(
         _("access mode"), max_length=8, choices=AccessMode.choices, default=AccessMode.CAMPUS
     )
+    # The organisation's own software's id for the client (K4), so that it finds the client
+    # again without keeping ours; unique in the organisation when given.
+    external_id = models.CharField(
+        _("external ID"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("Your own software's id for this client; unique in the organisation."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -151,6 +160,11 @@ class Client(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["organisation", "name"], name="client_name_unique_in_organisation"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"],
+                condition=~Q(external_id=""),
+                name="client_external_id_unique_in_organisation",
             ),
         ]
 

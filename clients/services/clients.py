@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from clients.exceptions import OwnClientError
@@ -16,21 +17,46 @@ def _name_taken(name: str) -> ValidationError:
     )
 
 
+def _external_id_taken(external_id: str) -> ValidationError:
+    return ValidationError(
+        {
+            "external_id": _(
+                "The external ID “%(external_id)s” is already used by another client of this "
+                "organisation."
+            )
+            % {"external_id": external_id}
+        },
+        code="unique",
+    )
+
+
+def _others(client: Client, **same: object) -> QuerySet[Client]:
+    others = Client.objects.filter(organisation_id=client.organisation_id, **same)
+    if client.pk is not None:
+        others = others.exclude(pk=client.pk)
+    return others
+
+
 def _check_name_free(client: Client) -> None:
     """Said in the organisation's own words rather than Django's "Client with this
     Organisation and Name already exists", which names lists and sub-accounts wrongly."""
-    others = Client.objects.filter(organisation_id=client.organisation_id, name=client.name)
-    if client.pk is not None:
-        others = others.exclude(pk=client.pk)
-    if others.exists():
+    if _others(client, name=client.name).exists():
         raise _name_taken(client.name)
 
 
+def _check_external_id_free(client: Client) -> None:
+    """The caller's software finds a client by its external id: two clients with one id
+    would make that lookup ambiguous. Blank ids are many and never compared."""
+    if client.external_id and _others(client, external_id=client.external_id).exists():
+        raise _external_id_taken(client.external_id)
+
+
 def _save(client: Client) -> None:
-    """Two requests creating (or renaming to) the same name at once both pass the check
-    above; the database's unique constraint refuses the second, which gets the same message
-    instead of a 500. The savepoint keeps the caller's transaction usable."""
+    """Two requests creating (or renaming to) the same name or external id at once both pass
+    the checks above; the database's unique constraints refuse the second, which gets the
+    same message instead of a 500. The savepoint keeps the caller's transaction usable."""
     _check_name_free(client)
+    _check_external_id_free(client)
     # The constraints are the database's to enforce (below); checking them here too would
     # answer a race with Django's wording.
     client.full_clean(validate_constraints=False)
@@ -38,12 +64,10 @@ def _save(client: Client) -> None:
         with transaction.atomic():
             client.save()
     except IntegrityError as error:
-        if (
-            Client.objects.filter(organisation_id=client.organisation_id, name=client.name)
-            .exclude(pk=client.pk)
-            .exists()
-        ):
+        if _others(client, name=client.name).exists():
             raise _name_taken(client.name) from error
+        if client.external_id and _others(client, external_id=client.external_id).exists():
+            raise _external_id_taken(client.external_id) from error
         raise
 
 
@@ -54,13 +78,20 @@ def create_client(
     name: str,
     kind: str = "",
     access_mode: str = AccessMode.CAMPUS,
+    external_id: str = "",
 ) -> Client:
     """A new client of the organisation's own kind unless another is named. A duplicate name
-    raises a ValidationError on `name`."""
+    or external id (the caller's own id for it, K4) raises a ValidationError on that field."""
     kind = kind or organisation.client_kind
     if kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))
-    client = Client(organisation=organisation, name=name, kind=kind, access_mode=access_mode)
+    client = Client(
+        organisation=organisation,
+        name=name,
+        kind=kind,
+        access_mode=access_mode,
+        external_id=external_id,
+    )
     _save(client)
     credit_services.open_client_account(client=client)
     return client
@@ -68,9 +99,10 @@ def create_client(
 
 @transaction.atomic
 def update_client(*, client: Client, **changes: object) -> Client:
-    """Rename, switch Campus/SCORM (G7) or (de)activate; the own client stays own and active,
-    because it is where the organisation's own spending goes (G1). An inactive client keeps
-    its credits and history but cannot spend (the ledger refuses)."""
+    """Rename, switch Campus/SCORM (G7), change the external id (K4) or (de)activate; the
+    own client stays own and active, because it is where the organisation's own spending goes
+    (G1). An inactive client keeps its credits and history but cannot spend (the ledger
+    refuses)."""
     before = {name: getattr(client, name, None) for name in changes}
     try:
         return _update(client, changes)
