@@ -145,7 +145,7 @@ class ClientLimit(ClientFigures, ApiView):
 
 
 urlpatterns = [
-    path("clients/<int:pk>/assignments/", ClientAssign.as_view(), name="client_assign"),
-    path("clients/<int:pk>/unassignments/", ClientUnassign.as_view(), name="client_unassign"),
-    path("clients/<int:pk>/limit/", ClientLimit.as_view(), name="client_limit"),
+    path("clients/<id:pk>/assignments/", ClientAssign.as_view(), name="client_assign"),
+    path("clients/<id:pk>/unassignments/", ClientUnassign.as_view(), name="client_unassign"),
+    path("clients/<id:pk>/limit/", ClientLimit.as_view(), name="client_limit"),
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 
+import api.converters  # noqa: F401  (registers <id:…> for every route module)
 from api import services
 from api.authentication import ApiKeyAuthentication
 from api.exceptions import ClientNotAllowed

@@ -250,7 +250,7 @@ class ClientActivate(ClientStatus):
 
 urlpatterns = [
     path("clients/", ClientList.as_view(), name="clients"),
-    path("clients/<int:pk>/", ClientDetail.as_view(), name="client"),
-    path("clients/<int:pk>/deactivate/", ClientDeactivate.as_view(), name="client_deactivate"),
-    path("clients/<int:pk>/activate/", ClientActivate.as_view(), name="client_activate"),
+    path("clients/<id:pk>/", ClientDetail.as_view(), name="client"),
+    path("clients/<id:pk>/deactivate/", ClientDeactivate.as_view(), name="client_deactivate"),
+    path("clients/<id:pk>/activate/", ClientActivate.as_view(), name="client_activate"),
 ]

@@ -80,7 +80,7 @@ class ConsumptionFilter(django_filters.FilterSet):
 
 def found(queryset: QuerySet, pk: int) -> Model:
     """The row with this id in a queryset already scoped to the key, or 404. An id past any
-    real one (`<int:pk>` takes any digits) is not found rather than overflowing the
+    real one (`<id:pk>` takes any digits) is not found rather than overflowing the
     database's integer."""
     if pk > BIG:
         raise Http404
@@ -217,5 +217,5 @@ class ConsumptionDetail(ApiView):
 
 urlpatterns = [
     path("consumptions/", ConsumptionList.as_view(), name="consumptions"),
-    path("consumptions/<int:pk>/", ConsumptionDetail.as_view(), name="consumption"),
+    path("consumptions/<id:pk>/", ConsumptionDetail.as_view(), name="consumption"),
 ]

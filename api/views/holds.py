@@ -179,7 +179,7 @@ class HoldRelease(_Scoped):
 
 urlpatterns = [
     path("holds/", HoldList.as_view(), name="holds"),
-    path("holds/<int:pk>/", HoldDetail.as_view(), name="hold"),
-    path("holds/<int:pk>/capture/", HoldCapture.as_view(), name="hold_capture"),
-    path("holds/<int:pk>/release/", HoldRelease.as_view(), name="hold_release"),
+    path("holds/<id:pk>/", HoldDetail.as_view(), name="hold"),
+    path("holds/<id:pk>/capture/", HoldCapture.as_view(), name="hold_capture"),
+    path("holds/<id:pk>/release/", HoldRelease.as_view(), name="hold_release"),
 ]

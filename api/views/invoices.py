@@ -137,6 +137,6 @@ class InvoicePdf(OrganisationWide):
 
 urlpatterns = [
     path("invoices/", InvoiceList.as_view(), name="invoices"),
-    path("invoices/<int:pk>/", InvoiceDetail.as_view(), name="invoice"),
-    path("invoices/<int:pk>/pdf/", InvoicePdf.as_view(), name="invoice_pdf"),
+    path("invoices/<id:pk>/", InvoiceDetail.as_view(), name="invoice"),
+    path("invoices/<id:pk>/pdf/", InvoicePdf.as_view(), name="invoice_pdf"),
 ]

@@ -107,5 +107,5 @@ class LotDetail(OrganisationWide, ApiView):
 
 urlpatterns = [
     path("lots/", LotList.as_view(), name="lots"),
-    path("lots/<int:pk>/", LotDetail.as_view(), name="lot"),
+    path("lots/<id:pk>/", LotDetail.as_view(), name="lot"),
 ]

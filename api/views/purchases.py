@@ -144,5 +144,5 @@ class PurchaseDetail(OrganisationWide):
 
 urlpatterns = [
     path("purchases/", PurchaseList.as_view(), name="purchases"),
-    path("purchases/<int:pk>/", PurchaseDetail.as_view(), name="purchase"),
+    path("purchases/<id:pk>/", PurchaseDetail.as_view(), name="purchase"),
 ]

@@ -105,5 +105,5 @@ class QuoteDetail(ApiView):
 
 urlpatterns = [
     path("quotes/", QuoteList.as_view(), name="quotes"),
-    path("quotes/<int:pk>/", QuoteDetail.as_view(), name="quote"),
+    path("quotes/<id:pk>/", QuoteDetail.as_view(), name="quote"),
 ]

@@ -110,6 +110,21 @@ def _invoice_number(portal: Portal, index: int) -> str:
 
 # How to find, in a portal, an id of each kind a route takes. `index` picks which client's
 # (0 is the client the tied member may see, 1 one it may not).
+def _api_key_id(portal: Portal, index: int) -> int:
+    """A read-only key of the portal's organisation, made the first time it is asked for."""
+    from django.utils import timezone
+
+    from api import services
+    from api.models import ApiKey
+
+    found = ApiKey.objects.filter(organisation=portal.organisation, name="tenancy").first()
+    if found is None:
+        found = services.create_key(
+            organisation=portal.organisation, name="tenancy", scope="read", now=timezone.now()
+        ).key
+    return found.pk
+
+
 ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
     "slug": lambda portal, index: portal.organisation.slug,
     "client_id": lambda portal, index: portal.clients[index].pk,
@@ -120,6 +135,7 @@ ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
     "invitation_id": _invitation_id,
     "purchase_id": _purchase_id,
     "number": _invoice_number,
+    "key_id": _api_key_id,
 }
 # Ids that name one client's things: a member tied to another client must not reach them.
 CLIENT_BOUND = {"client_id", "quote_id", "consumption_id"}
