@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
     # API requests made with an Idempotency-Key are answered again for API_IDEMPOTENCY_HOURS.
     "api-forget-old-requests": {"task": "api.forget_old_requests", "schedule": 3600.0},
+    # Webhooks (B3): deliveries due (retries, lost enqueues, leases of dead workers), and the
+    # consumption.created events, written from the consumptions by a job (docs/webhooks.md).
+    "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 60.0},
+    "webhooks-emit-consumptions": {"task": "webhooks.emit_consumptions", "schedule": 10.0},
 }
 
 # Billing: the payment gateway, and the seller printed on every invoice.
@@ -234,6 +238,10 @@ BILLING_SELLER = {
 }
 INVOICE_SERIES = env("INVOICE_SERIES", default="INV")
 CREDIT_NOTE_SERIES = env("CREDIT_NOTE_SERIES", default="CN")
+
+# Webhooks are only sent to public addresses; tests and a local demo, whose receivers listen on
+# 127.0.0.1, turn this on (docs/webhooks.md).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

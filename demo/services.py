@@ -13,6 +13,7 @@ from credits import services as credit_services
 from demo.api_keys import demo_secret, seed_api_keys
 from demo.catalogue import install_catalogue, set_up_billing
 from demo.history import make_history
+from demo.webhooks import seed_webhooks
 
 DEMO_PASSWORD = "demo-credits-2026"
 DEMO_SITE = "http://127.0.0.1:8000"  # where `make demo` serves, for invitation links
@@ -219,6 +220,7 @@ def _load(now: datetime) -> list[Organisation]:
         )
         make_history(organisation, seed.preset, now=now)
         seed_api_keys(organisation, owner, now)
+        seed_webhooks(organisation, now)
         organisations.append(organisation)
     return organisations
 

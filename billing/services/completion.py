@@ -22,6 +22,7 @@ from billing.services.invoices import Line, issue_invoice, record_payment
 from clients.models import Organisation
 from credits import services as credit_services
 from credits.models import LotSource
+from webhooks import events as webhook_events
 
 PAYMENT_TERMS_DAYS = 30
 
@@ -73,6 +74,7 @@ def complete_recorded(record: Purchase, now: datetime, *, status: str) -> None:
     record.next_attempt_at = None
     record.last_error = ""
     record.save()
+    webhook_events.purchase_completed(record, now=now)
 
 
 def _grant_credits(record: Purchase, now: datetime) -> None:

@@ -27,6 +27,7 @@ from billing.services.profiles import profile_of
 from clients.models import Organisation
 from config.jobs import enqueue_on_commit
 from credits import services as credit_services
+from webhooks import events as webhook_events
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def issue_invoice(
         for line in lines
     )
     enqueue_on_commit(_delivery_task, invoice.pk)
+    webhook_events.invoice_issued(invoice, now=now)
     return invoice
 
 
@@ -136,6 +138,7 @@ def record_payment(
         raise InvoiceLocked(_("This invoice is already paid."))
     if invoice.total == 0 and amount is None:
         _set_status(invoice, InvoiceStatus.PAID)
+        webhook_events.invoice_paid(invoice, now=now)
         return None
     paid = sum(invoice.payments.values_list("amount", flat=True), Decimal("0.00"))
     amount = cents(invoice.total - paid if amount is None else amount)
@@ -146,6 +149,7 @@ def record_payment(
     )
     if paid + amount == invoice.total:
         _set_status(invoice, InvoiceStatus.PAID)
+        webhook_events.invoice_paid(invoice, now=now)
     return recorded
 
 

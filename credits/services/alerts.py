@@ -43,6 +43,7 @@ from credits.models import (
 )
 from credits.selectors import alerts as selectors
 from credits.services.accounts import update_policy
+from webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +221,9 @@ def send_expiry_reminders(*, now: datetime) -> ReminderRun:
                     )
                     for r in reminders
                 )
+                webhook_events.credits_expiring(
+                    organisation_id=organisation_id, reminders=reminders, now=now
+                )
         except IntegrityError:  # another run recorded them a moment ago: it sends them
             logger.info("expiry reminders of organisation %s already recorded", organisation_id)
             continue
@@ -258,6 +262,13 @@ def _alert_low_balance(
             kind=NoticeKind.LOW_BALANCE,
             template="low_balance",
             context={"available": available, "threshold": threshold},
+            now=now,
+        )
+        webhook_events.low_balance(
+            organisation_id=organisation.pk,
+            balance=pool["balance"],
+            held=pool["held"],
+            threshold=threshold,
             now=now,
         )
     return send_notice(notice=notice, now=now)

@@ -17,6 +17,7 @@ from credits.models import (
     Lot,
 )
 from credits.services.core import User, _lock_pool, _replay, _Work
+from webhooks import events as webhook_events
 
 # --- expiry (D3, S4, S8, M2) ---------------------------------------------------------------
 
@@ -144,8 +145,15 @@ def _expire_due_locked(work: _Work, *, force: bool = False) -> tuple[int, int]:
     due = list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
     expiring = max(sum(lot.remaining for lot in due) - pool.held, 0)
     expired = 0
+    expired_lots = []
     for lot in due:
-        expired += _expire_lot(work, lot, min(lot.remaining, expiring - expired))
+        amount = _expire_lot(work, lot, min(lot.remaining, expiring - expired))
+        expired += amount
+        expired_lots += [(lot, amount)] if amount else []
+    if expired_lots:  # one webhook event for this run's lots (B3)
+        webhook_events.credits_expired(
+            organisation_id=pool.pk, lots=expired_lots, balance=pool.balance, now=now
+        )
     pool.next_expiry_at = _next_expiry(pool, now)
     return len(due_holds), expired
 

@@ -17,6 +17,7 @@ from clients.models import Membership, Role
 from clients.roles import permissions_of
 from tests.credits.conftest import figures
 from tests.portal.conftest import Portal
+from tests.webhooks import makers as webhook_makers
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,8 @@ ID_MAKERS: dict[str, Callable[[Portal, int], object]] = {
     "purchase_id": _purchase_id,
     "number": _invoice_number,
     "key_id": _api_key_id,
+    "endpoint_id": webhook_makers.endpoint_id,
+    "delivery_id": webhook_makers.delivery_id,
 }
 # Ids that name one client's things: a member tied to another client must not reach them.
 CLIENT_BOUND = {"client_id", "quote_id", "consumption_id"}
