@@ -122,7 +122,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
-    "SECURITY": [{"apiKey": []}],
 }
 
 AUTH_PASSWORD_VALIDATORS = [

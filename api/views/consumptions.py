@@ -14,6 +14,7 @@ from rest_framework import mixins, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from api.pagination import RecentFirst
 from api.schema import problems
 from api.serializers.consumptions import (
     BIG,
@@ -95,6 +96,7 @@ def as_member(view: ApiView) -> Membership:
 
 
 class ConsumptionList(mixins.ListModelMixin, ApiView):
+    pagination_class = RecentFirst
     serializer_class = ConsumptionSerializer
     queryset = Consumption.objects.none()  # the model, for the schema; see get_queryset
     filterset_class = ConsumptionFilter

@@ -8,6 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins
 
+from api.pagination import RecentFirst
 from api.schema import problems
 from api.serializers.ledger import LedgerEntrySerializer
 from api.views.accounts_filters import BoundedDateTimeFilter, IdFilter
@@ -53,6 +54,7 @@ class LedgerFilter(filters.FilterSet):
 
 
 class LedgerList(OrganisationWide, mixins.ListModelMixin, ApiView):
+    pagination_class = RecentFirst
     serializer_class = LedgerEntrySerializer
     queryset = LedgerEntry.objects.none()
     filterset_class = LedgerFilter

@@ -129,9 +129,9 @@ def test_k4_c4_the_list_filters_by_client_action_time_and_hold(make_portal, make
         assert response.status_code == 200
         return ids(response)
 
-    # then each filter keeps exactly its consumptions, newest id first
+    # then each filter keeps exactly its consumptions, most recent first
     assert found(client=own.pk) == [summary.pk, sms.pk]
-    assert found(client=one.pk) == [form.pk, portal.consumptions[0].pk]
+    assert found(client=one.pk) == [portal.consumptions[0].pk, form.pk]
     assert found(action="sms") == [captured.pk, sms.pk]
     assert found(action="sms", client=own.pk) == [sms.pk]
     assert found(hold=hold.pk) == [captured.pk]
