@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE = {
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
     # API requests made with an Idempotency-Key are answered again for API_IDEMPOTENCY_HOURS.
     "api-forget-old-requests": {"task": "api.forget_old_requests", "schedule": 3600.0},
+    "webhooks-forget-old-events": {"task": "webhooks.forget_old_events", "schedule": 86400.0},
     # Webhooks (B3): deliveries due (retries, lost enqueues, leases of dead workers), and the
     # consumption.created events, written from the consumptions by a job (docs/webhooks.md).
     "webhooks-send-due": {"task": "webhooks.send_due", "schedule": 60.0},
@@ -241,6 +242,8 @@ CREDIT_NOTE_SERIES = env("CREDIT_NOTE_SERIES", default="CN")
 # Webhooks are only sent to public addresses; tests and a local demo, whose receivers listen on
 # 127.0.0.1, turn this on (docs/webhooks.md).
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Deliveries and their attempts are shown to owners this long, then deleted (a daily job).
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=90)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)

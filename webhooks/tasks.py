@@ -55,3 +55,9 @@ def emit_consumptions() -> dict[str, int]:
     """Every 10 s: `consumption.created` events since each listening organisation's cursor."""
     run = services.emit_consumptions(now=timezone.now())
     return {"organisations": run.organisations, "events": run.events, "batches": run.batches}
+
+
+@shared_task(name="webhooks.forget_old_events", ignore_result=True)
+def forget_old_events() -> int:
+    """Daily: events, deliveries and attempts past WEBHOOKS_RETENTION_DAYS are deleted."""
+    return services.forget_old_events(now=timezone.now())

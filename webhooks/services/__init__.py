@@ -6,6 +6,7 @@
   attempt recorded after); `send_due` is the sweep; `replay_delivery` sends an event again.
 * `emit_consumptions` writes `consumption.created` events from a job, set-based, so the
   consume path is untouched.
+* `forget_old_events` deletes the history past its retention (a daily job).
 """
 
 from webhooks.services.consumptions import EmissionRun, emit_consumptions, settled_id
@@ -27,6 +28,7 @@ from webhooks.services.endpoints import (
     set_endpoint_active,
     update_endpoint,
 )
+from webhooks.services.retention import forget_old_events
 
 __all__ = [
     "LEASE",
@@ -39,6 +41,7 @@ __all__ = [
     "due_deliveries",
     "emit",
     "emit_consumptions",
+    "forget_old_events",
     "payload",
     "register_endpoint",
     "replay_delivery",
