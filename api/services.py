@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -126,16 +126,22 @@ def begin_request(
     RequestConflict when the key came with another body, IdempotencyInProgress while another
     request with it is still running. The claim commits at once (autocommit), so a
     concurrent request sees it; a claim left running past its lease is taken over."""
+    claim = IdempotentRequest(
+        organisation=organisation,
+        key=key,
+        fingerprint=fingerprint,
+        state=RequestState.RUNNING,
+        created_at=now,
+    )
     try:
-        with transaction.atomic():
-            record = IdempotentRequest.objects.create(
-                organisation=organisation,
-                key=key,
-                fingerprint=fingerprint,
-                state=RequestState.RUNNING,
-                created_at=now,
-            )
-        return record, True
+        # Outside a transaction the INSERT is one round trip, and a duplicate key leaves the
+        # connection usable; inside one (tests, callers' blocks) a savepoint keeps it so.
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                claim.save(force_insert=True)
+        else:
+            claim.save(force_insert=True)
+        return claim, True
     except IntegrityError:
         pass
     record = IdempotentRequest.objects.get(organisation=organisation, key=key)
