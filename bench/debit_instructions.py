@@ -105,7 +105,7 @@ def instructions(
     statements = "".join(
         call.format(
             f"credits_debit({org}, {client}, 1, 'bench', '', '{{}}'::jsonb, NULL, '', '', "
-            "now(), date_trunc('month', now()))"
+            "now(), date_trunc('month', now()), NULL, NULL)"
         )
         + "\n"
         for org, client in (pairs[i % len(pairs)] for i in range(WARM_UP + debits))

@@ -1,6 +1,8 @@
 """Pricing rules: what one action costs, from the organisation's rate card (C2, D2, S1, G2).
 
-Pure reads: pricing never changes a figure, so quotes and consumptions share it.
+Pure reads: pricing never changes a figure, so quotes and consumptions share it. Given the rows
+a rule needs (a table's prices, the SMS rates), as the per-process rate-card cache holds them
+(credits/ratecards.py), pricing is pure Python; without them it reads them itself.
 """
 
 from collections import Counter
@@ -33,19 +35,29 @@ def _whole_number(params: dict, name: str) -> int:
     return value
 
 
-def _table_price(action: BillableAction, params: dict) -> Price:
+def table_prices(action: BillableAction) -> dict[str, int]:
+    """A table rule's prices: credits by match key."""
+    return dict(ActionPrice.objects.filter(action=action).values_list("match_key", "credits"))
+
+
+def _table_price(action: BillableAction, params: dict, prices: dict[str, int] | None) -> Price:
     missing = [name for name in action.table_params if name not in params]
     if missing:
         raise PricingError(_("Missing parameters: %s.") % ", ".join(missing))
     wanted = {name: params[name] for name in action.table_params}
-    row = ActionPrice.objects.filter(action=action, match_key=match_key(wanted)).first()
-    if row is None:
+    key = match_key(wanted)
+    if prices is None:
+        row = ActionPrice.objects.filter(action=action, match_key=key).first()
+        unit_credits = None if row is None else row.credits
+    else:
+        unit_credits = prices.get(key)
+    if unit_credits is None:
         raise PricingError(
             _("No price for %(values)s in “%(action)s”.")
-            % {"values": match_key(wanted).replace("|", ", "), "action": action.name}
+            % {"values": key.replace("|", ", "), "action": action.name}
         )
     units = _whole_number(params, action.unit_param) if action.unit_param else 1
-    return Price(row.credits * units, {**wanted, "unit_credits": row.credits, "units": units})
+    return Price(unit_credits * units, {**wanted, "unit_credits": unit_credits, "units": units})
 
 
 def _country_of(recipient: str, by_calling_code: dict[str, SmsRate]) -> str:
@@ -66,13 +78,21 @@ def _country_of(recipient: str, by_calling_code: dict[str, SmsRate]) -> str:
     raise PricingError(_("No SMS rate for the number “%(recipient)s”.") % {"recipient": recipient})
 
 
-def sms_price(organisation_id: int, text: str, recipients: list) -> Price:
+def sms_rates(organisation_id: int) -> dict[str, SmsRate]:
+    """The organisation's SMS rates by country."""
+    return {rate.country: rate for rate in SmsRate.objects.filter(organisation_id=organisation_id)}
+
+
+def sms_price(
+    organisation_id: int, text: str, recipients: list, rates: dict[str, SmsRate] | None = None
+) -> Price:
     """Each recipient costs the message's parts times its country's rate (S1)."""
     if not isinstance(text, str) or not text:
         raise PricingError(_("The message text is empty."))
     if not isinstance(recipients, list) or not recipients:
         raise PricingError(_("The message has no recipients."))
-    rates = {rate.country: rate for rate in SmsRate.objects.filter(organisation_id=organisation_id)}
+    if rates is None:
+        rates = sms_rates(organisation_id)
     by_calling_code = {rate.calling_code: rate for rate in rates.values()}
     countries = Counter(_country_of(recipient, by_calling_code) for recipient in recipients)
     unknown = sorted(set(countries) - set(rates))
@@ -98,8 +118,16 @@ def sms_price(organisation_id: int, text: str, recipients: list) -> Price:
     )
 
 
-def price(action: BillableAction, params: dict) -> Price:
-    """The cost of one action with these parameters, or a PricingError saying what is wrong."""
+def price(
+    action: BillableAction,
+    params: dict,
+    *,
+    prices: dict[str, int] | None = None,
+    rates: dict[str, SmsRate] | None = None,
+) -> Price:
+    """The cost of one action with these parameters, or a PricingError saying what is wrong.
+    `prices` (a table rule's, by match key) and `rates` (SMS rates by country) are the rows
+    the rule needs, read here when not given."""
     if not action.is_active:
         raise PricingError(_("“%(action)s” is not available.") % {"action": action.name})
     if not isinstance(params, dict):
@@ -112,8 +140,8 @@ def price(action: BillableAction, params: dict) -> Price:
         units = _whole_number(params, action.unit_param)
         return Price(action.credits * units, {"unit_credits": action.credits, "units": units})
     if action.rule == RuleKind.TABLE:
-        return _table_price(action, params)
-    return sms_price(action.organisation_id, params.get("text"), params.get("recipients"))
+        return _table_price(action, params, prices)
+    return sms_price(action.organisation_id, params.get("text"), params.get("recipients"), rates)
 
 
 def messages_for_credits(organisation_id: int, credits: int) -> dict[str, int]:

@@ -7,6 +7,7 @@ from credits.models.alerts import (
     NoticeKind,
     NoticeStatus,
 )
+from credits.models.idempotency import IdempotencyKey
 from credits.models.ledger import (
     Assignment,
     AssignmentKind,
@@ -17,7 +18,6 @@ from credits.models.ledger import (
     ExpiryKind,
     Hold,
     HoldStatus,
-    IdempotencyKey,
     LedgerEntry,
     LimitKind,
     Lot,

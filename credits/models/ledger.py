@@ -59,6 +59,10 @@ class CreditPool(models.Model):
         editable=False,
         help_text=_("No lot or hold expires before this time; operations skip expiry until then."),
     )
+    # Set anew by database triggers at every change of the organisation's rate card (migration
+    # 0019): the per-process rate-card caches and the debit compare it (credits/ratecards.py).
+    # Not a figure: no ledger entry follows it and ledger_check ignores it.
+    rate_card_version = models.BigIntegerField(default=0, editable=False)
 
     preset = models.CharField(_("preset"), max_length=20, choices=Preset.choices, default="custom")
     expiry_kind = models.CharField(
@@ -485,27 +489,3 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.credits:+d}"
-
-
-class IdempotencyKey(models.Model):
-    """The first result of a retryable write (X3): the same key with the same input returns it;
-    with another input the write is refused."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
-    key = models.CharField(max_length=200)
-    operation = models.CharField(max_length=40)
-    fingerprint = models.CharField(max_length=64)
-    result_id = models.BigIntegerField(null=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = _("idempotency key")
-        verbose_name_plural = _("idempotency keys")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "key"], name="idempotency_key_unique_per_organisation"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.operation}:{self.key}"

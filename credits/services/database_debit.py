@@ -1,4 +1,5 @@
-"""The debit as one statement on PostgreSQL: `credits_debit` (migrations 0008 and 0012).
+"""The debit as one statement on PostgreSQL: `credits_debit` (credits/sql/credits_debit.sql,
+installed by migration 0019; first written in 0008 and 0012).
 
 Why: through the ORM a debit is ten round trips with the pool lock held across all of them,
 which capped one busy organisation at ~160 debits a second (bench/RESULTS.md). In one
@@ -8,6 +9,9 @@ transaction, the statement commits itself: one round trip in all.
 The Python path in `spending.py` stays the reference: SQLite runs it, and PostgreSQL runs it
 whenever the function hands the debit back (expiry due: the Python path owns expiry).
 A differential test runs both on the same histories and compares every row they write.
+
+`consume` takes this path too: it prices from the per-process rate-card cache and passes the
+quote it claims and the card's version, which the function checks under the pool lock.
 """
 
 import json
@@ -18,6 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
 from psycopg import OperationalError
 from psycopg.errors import InvalidSqlStatementName, error_from_result
 from psycopg.pq import ConnStatus, ExecStatus
@@ -27,9 +32,11 @@ from credits.exceptions import (
     AssignmentExhausted,
     InsufficientCredits,
     LimitExceeded,
+    QuoteUsed,
 )
 from credits.models import Consumption
 from credits.periods import month_start
+from credits.ratecards import Repriced
 from credits.services.core import User, _conflict
 
 ARGUMENT_TYPES = (
@@ -44,6 +51,8 @@ ARGUMENT_TYPES = (
     "varchar",  # fingerprint
     "timestamptz",  # now
     "timestamptz",  # start of the month in the organisation's zone
+    "bigint",  # the quote claimed, or NULL
+    "bigint",  # the rate-card version priced at, or NULL (not checked)
 )
 ANSWER = "outcome, result_id, from_assigned, from_pool, needed, available, limit_credits"
 # Through a Django cursor (inside a transaction, or while queries are observed).
@@ -132,9 +141,14 @@ def debit_in_database(
     actor: User,
     idempotency_key: str,
     fingerprint: str,
+    quote_id: int | None = None,
+    rate_card_version: int | None = None,
 ) -> Consumption | None:
     """The consumption, or None when the Python path must do the debit (expiry is due).
-    Refusals raise the same errors as the Python path, and nothing is written."""
+    Refusals raise the same errors as the Python path, and nothing is written.
+
+    Every argument is turned into text once, here; `client.organisation` must come loaded
+    with the client (a view's `select_related`), or reading it costs a query."""
     organisation = client.organisation
     actor_id = actor.pk if actor is not None else None
     outcome, result_id, from_assigned, from_pool, needed, short_of, limit = _execute(
@@ -151,6 +165,8 @@ def debit_in_database(
             fingerprint,
             now.isoformat(),
             month_start(now, organisation.time_zone).isoformat(),
+            None if quote_id is None else str(quote_id),
+            None if rate_card_version is None else str(rate_card_version),
         ],
     )
     if outcome == "debited":
@@ -178,6 +194,10 @@ def debit_in_database(
         return Consumption.objects.get(pk=result_id)
     if outcome == "expiry_due":
         return None
+    if outcome == "repriced":
+        raise Repriced()
+    if outcome == "quote_used":
+        raise QuoteUsed(_("This quote was already used."))
     if outcome == "conflict":
         raise _conflict(idempotency_key)
     if outcome == "assignment_exhausted":

@@ -2,8 +2,14 @@
 
 `consume` wraps `debit`: it prices the action (or honours an unexpired quote's price) and
 records the action's parameters and pricing details on the consumption (C4, M4, S6).
+
+`consume` is the call pages and the REST API make, so it is built like `debit`: no transaction
+of its own, the action and its price from the per-process rate-card cache (credits/ratecards.py,
+pure Python), then one call of the debit, which claims the quote and checks that the card it
+priced with is still current, under the pool lock (one round trip on PostgreSQL).
 """
 
+import copy
 import csv
 import io
 from datetime import datetime, timedelta
@@ -16,10 +22,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clients.models import Client, Organisation
-from credits import selectors
+from credits import ratecards, selectors
 from credits.exceptions import (
     InvalidAmount,
-    PricingError,
     QuoteExpired,
     QuoteMismatch,
     QuoteUsed,
@@ -28,17 +33,22 @@ from credits.models import (
     ActionPrice,
     BillableAction,
     Consumption,
+    CreditPool,
     Hold,
     Quote,
     RuleKind,
     SmsRate,
 )
 from credits.presets import RATE_CARDS, SMS_RATES
-from credits.pricing import match_key, price
+from credits.pricing import match_key
+from credits.ratecards import RateCard, Repriced
 from credits.selectors import SMS_CSV_COLUMNS
 from credits.services.spending import debit, hold
 
 QUOTE_VALIDITY = timedelta(minutes=15)
+# Calls priced with a card that turned out stale (each reads the card again) before the last
+# one runs under the pool lock, where no change of the card can commit.
+REPRICE_ATTEMPTS = 2
 
 
 @transaction.atomic
@@ -46,6 +56,7 @@ def install_rate_card(*, organisation: Organisation, preset: str) -> list[Billab
     """Start an organisation's rate card from its seed system's (editable afterwards in
     admin), its names in the organisation's language. Actions already on the card are left as
     they are."""
+    ratecards.forget(organisation.pk)  # not needed (the version says it), but sooner
     with translation.override(organisation.language):
         return _install_rate_card(organisation, preset)
 
@@ -93,6 +104,7 @@ def save_action(*, action: BillableAction) -> BillableAction:
     """Create or change a rate-card line (admin); the model's rules are checked first."""
     action.full_clean()
     action.save()
+    ratecards.forget(action.organisation_id)  # not needed (the version says it), but sooner
     return action
 
 
@@ -102,6 +114,7 @@ def save_action_price(*, row: ActionPrice) -> ActionPrice:
     row.match_key = match_key(row.match)
     row.full_clean()
     row.save()
+    ratecards.forget(row.action.organisation_id)
     return row
 
 
@@ -111,6 +124,7 @@ def save_sms_rate(*, rate: SmsRate) -> SmsRate:
     rate.calling_code = rate.calling_code.strip().lstrip("+")
     rate.full_clean()
     rate.save()
+    ratecards.forget(rate.organisation_id)
     return rate
 
 
@@ -147,18 +161,8 @@ def import_sms_rates(*, organisation: Organisation, csv_text: str) -> int:
         raise InvalidAmount(_("A country appears twice in the file."))
     for rate in rates:
         rate.save()
+    ratecards.forget(organisation.pk)
     return len(rates)
-
-
-def _action(organisation_id: int, action: BillableAction | str) -> BillableAction:
-    if isinstance(action, BillableAction):
-        if action.organisation_id != organisation_id:
-            raise PricingError(_("This action is not on the organisation's rate card."))
-        return action
-    found = BillableAction.objects.filter(organisation_id=organisation_id, code=action).first()
-    if found is None:
-        raise PricingError(_("Unknown action “%(code)s”.") % {"code": action})
-    return found
 
 
 def _local(moment: datetime, client: Client) -> datetime:
@@ -168,8 +172,20 @@ def _local(moment: datetime, client: Client) -> datetime:
 def _recorded_params(action: BillableAction, params: dict, details: dict) -> dict:
     """What the consumption keeps: the parameters and how they were priced; an SMS keeps its
     text and the recipients counted by country, not the list of numbers."""
-    kept = {key: value for key, value in params.items() if key != "recipients"}
-    return {**kept, **details} if action.rule == RuleKind.SMS else {**params, **details}
+    if action.rule == RuleKind.SMS:
+        return {**{key: value for key, value in params.items() if key != "recipients"}, **details}
+    return {**params, **details}
+
+
+def _current_card(organisation_id: int) -> tuple[RateCard, int]:
+    """Inside a transaction: the card, current as of the pool's row read now, and the
+    pool's balance from the same row."""
+    row = CreditPool.objects.filter(pk=organisation_id).values_list("balance", "rate_card_version")
+    balance, version = row.first() or (0, -1)
+    card = ratecards.card(organisation_id)
+    if card.version != version:
+        card = ratecards.reload(organisation_id)
+    return card, balance
 
 
 @transaction.atomic
@@ -183,14 +199,14 @@ def quote(
 ) -> Quote:
     """The recap before a paid action (C5): cost, balance before and after, and whether it may
     happen (and why not). Stored, so that consuming it later charges exactly this price."""
-    action = _action(client.organisation_id, action)
-    priced = price(action, params)
+    card, balance = _current_card(client.organisation_id)
+    found = card.action(action)
+    priced = card.price(found, params)
     check = selectors.spending_check(client=client, credits=priced.credits, now=now)
-    balance = selectors.pool_figures(client.organisation).balance
     return Quote.objects.create(
         organisation_id=client.organisation_id,
         client=client,
-        action=action,
+        action=copy.copy(found),  # the caller's own: the cached one is shared
         params=params,
         details=priced.details,
         credits=priced.credits,
@@ -205,7 +221,6 @@ def quote(
     )
 
 
-@transaction.atomic
 def consume(
     *,
     client: Client,
@@ -217,47 +232,92 @@ def consume(
     quote: Quote | None = None,
 ) -> Consumption:
     """Price the action (or take an unexpired quote's price) and debit it through the ledger.
-    A refusal (expired quote, credits short, limit reached) debits nothing."""
-    action = _action(client.organisation_id, action)
-    if quote is not None:
-        params = quote.params if params is None else params
-        if (quote.client_id, quote.action_id, quote.params) != (client.pk, action.pk, params):
-            raise QuoteMismatch(_("This quote was made for another action or other parameters."))
-        if quote.consumption_id is not None:
-            replay = quote.consumption
-            if idempotency_key and replay.entries.filter(idempotency_key=idempotency_key).exists():
-                return replay
-            raise QuoteUsed(_("This quote was already used."))
-        if quote.expires_at <= now:
-            raise QuoteExpired(
-                _("This quote expired at %(time)s; ask for a new one.")
-                % {"time": _local(quote.expires_at, client).strftime("%H:%M")}
-            )
-        credits, details = quote.credits, quote.details
-    else:
-        params = params or {}
-        priced = price(action, params)
+    A refusal (expired quote, credits short, limit reached) debits nothing.
+
+    No transaction of its own: the debit claims the quote and checks the rate card's version
+    in its one statement. A card changed since it was cached is read again and the action
+    priced again; the last attempt holds the pool lock, so it cannot be outrun."""
+    for _attempt in range(REPRICE_ATTEMPTS):
+        try:
+            card = ratecards.card(client.organisation_id)
+            return _consume(card, client, action, now, params, actor, idempotency_key, quote)
+        except Repriced:
+            continue
+    with transaction.atomic():
+        card = _locked_card(client.organisation_id)
+        return _consume(card, client, action, now, params, actor, idempotency_key, quote)
+
+
+def _locked_card(organisation_id: int) -> RateCard:
+    """Inside a transaction: the card read under the pool lock, which every change of the
+    card needs, so it stays current until the transaction ends."""
+    ratecards.lock_pool(organisation_id)
+    return ratecards.reload(organisation_id)
+
+
+def _consume(
+    card: RateCard,
+    client: Client,
+    action: BillableAction | str,
+    now: datetime,
+    params: dict | None,
+    actor: AbstractBaseUser | None,
+    idempotency_key: str,
+    quote: Quote | None,
+) -> Consumption:
+    if quote is None:
+        params = {} if params is None else params
+        card, found, priced = ratecards.priced(card, action, params)
         credits, details = priced.credits, priced.details
-    consumption = debit(
-        client=client,
-        credits=credits,
-        action_code=action.code,
-        description=action.name,
-        params=_recorded_params(action, params, details),
-        actor=actor,
-        idempotency_key=idempotency_key,
-        now=now,
-    )
-    if quote is not None:
-        claimed = Quote.objects.filter(pk=quote.pk, consumption__isnull=True).update(
-            consumption=consumption
+    else:
+        card, found = ratecards.find(card, action)
+        params = quote.params if params is None else params
+        credits, details = _quoted(quote, client, found, params, now, idempotency_key)
+    try:
+        consumption = debit(
+            client=client,
+            credits=credits,
+            action_code=found.code,
+            description=found.name,
+            params=_recorded_params(found, params, details),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            now=now,
+            quote_id=None if quote is None else quote.pk,
+            rate_card_version=card.version,
         )
-        if not claimed and Quote.objects.get(pk=quote.pk).consumption_id != consumption.pk:
-            raise QuoteUsed(_("This quote was already used."))  # a concurrent consume won
+    except Repriced:
+        ratecards.forget(client.organisation_id, card.version)
+        raise
+    if quote is not None:
+        quote.consumption = consumption  # as the row now says
     return consumption
 
 
-@transaction.atomic
+def _quoted(
+    quote: Quote,
+    client: Client,
+    action: BillableAction,
+    params: dict,
+    now: datetime,
+    idempotency_key: str,
+) -> tuple[int, dict]:
+    """The quote's price, once it is checked to be this request's and still good. Whether it
+    was claimed meanwhile is the debit's to say, under the lock; a quote known claimed is
+    refused here, unless a key may make this a retry of the call that claimed it (X3)."""
+    if (quote.client_id, quote.action_id, quote.params) != (client.pk, action.pk, params):
+        raise QuoteMismatch(_("This quote was made for another action or other parameters."))
+    if quote.consumption_id is not None:
+        if not idempotency_key:
+            raise QuoteUsed(_("This quote was already used."))
+    elif quote.expires_at <= now:
+        raise QuoteExpired(
+            _("This quote expired at %(time)s; ask for a new one.")
+            % {"time": _local(quote.expires_at, client).strftime("%H:%M")}
+        )
+    return quote.credits, quote.details
+
+
 def hold_action(
     *,
     client: Client,
@@ -268,17 +328,45 @@ def hold_action(
     actor: AbstractBaseUser | None = None,
     idempotency_key: str = "",
 ) -> Hold:
-    """Reserve the price of an action that runs later (a scheduled SMS campaign, S2)."""
-    action = _action(client.organisation_id, action)
-    priced = price(action, params)
-    return hold(
-        client=client,
-        credits=priced.credits,
-        action_code=action.code,
-        params=_recorded_params(action, params, priced.details),
-        description=action.name,
-        expires_at=expires_at,
-        actor=actor,
-        idempotency_key=idempotency_key,
-        now=now,
-    )
+    """Reserve the price of an action that runs later (a scheduled SMS campaign, S2), priced
+    from the cached rate card; the hold checks, under its lock, that the card is current."""
+    for _attempt in range(REPRICE_ATTEMPTS):
+        try:
+            card = ratecards.card(client.organisation_id)
+            return _hold_action(
+                card, client, action, params, expires_at, now, actor, idempotency_key
+            )
+        except Repriced:
+            continue
+    with transaction.atomic():
+        card = _locked_card(client.organisation_id)
+        return _hold_action(card, client, action, params, expires_at, now, actor, idempotency_key)
+
+
+def _hold_action(
+    card: RateCard,
+    client: Client,
+    action: BillableAction | str,
+    params: dict,
+    expires_at: datetime,
+    now: datetime,
+    actor: AbstractBaseUser | None,
+    idempotency_key: str,
+) -> Hold:
+    card, found, priced = ratecards.priced(card, action, params)
+    try:
+        return hold(
+            client=client,
+            credits=priced.credits,
+            action_code=found.code,
+            params=_recorded_params(found, params, priced.details),
+            description=found.name,
+            expires_at=expires_at,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            now=now,
+            rate_card_version=card.version,
+        )
+    except Repriced:
+        ratecards.forget(client.organisation_id, card.version)
+        raise

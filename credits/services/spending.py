@@ -11,22 +11,28 @@ from credits.exceptions import (
     HoldExpired,
     HoldNotActive,
     InvalidAmount,
+    QuoteUsed,
 )
 from credits.funding import Split, decide_funding
 from credits.models import (
     ClientAccount,
     Consumption,
+    CreditPool,
     EntryKind,
     Hold,
     HoldStatus,
+    Quote,
 )
+from credits.ratecards import Repriced
 from credits.services import database_debit
 from credits.services.core import (
     User,
     _check_credits,
     _fingerprint,
+    _lock_pool,
     _refuse_inactive,
     _remember,
+    _replay,
     _roll_monthly_window,
     _take_from_lots,
     _Work,
@@ -57,18 +63,25 @@ def debit(
     params: dict | None = None,
     actor: User = None,
     idempotency_key: str = "",
+    quote_id: int | None = None,
+    rate_card_version: int | None = None,
 ) -> Consumption:
     """Spend a client's credits on an action. Zero credits (a free action, C1) records the
     use without touching any figure.
+
+    `consume` passes the quote it claims (`quote_id`: refused with QuoteUsed once claimed) and
+    the version of the rate card it priced with (`rate_card_version`: `Repriced` when the card
+    changed since); both are checked under the pool lock before anything is written, the
+    version before the idempotency key and the quote after it (credits/sql/credits_debit.sql).
 
     On PostgreSQL the debit is one statement (`database_debit`); it hands the debit back to
     the Python path below when expiry is due, and SQLite always takes the Python path."""
     _check_credits(credits, allow_zero=True)
     params = params or {}
-    db = database_debit.database() if credits else None
+    db = database_debit.database()
     if db is not None:
-        _refuse_inactive(client)
-        fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
+        if credits:
+            _refuse_inactive(client)
         consumption = database_debit.debit_in_database(
             db,
             client=client,
@@ -79,7 +92,11 @@ def debit(
             params=params,
             actor=actor,
             idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
+            fingerprint=_debit_fingerprint(
+                client, credits, action_code, params, idempotency_key, quote_id
+            ),
+            quote_id=quote_id,
+            rate_card_version=rate_card_version,
         )
         if consumption is not None:
             return consumption
@@ -92,18 +109,74 @@ def debit(
         params=params,
         actor=actor,
         idempotency_key=idempotency_key,
+        quote_id=quote_id,
+        rate_card_version=rate_card_version,
     )
 
 
 def _debit_fingerprint(
-    client: Client, credits: int, action_code: str, params: dict, idempotency_key: str
+    client: Client,
+    credits: int,
+    action_code: str,
+    params: dict,
+    idempotency_key: str,
+    quote_id: int | None = None,
 ) -> str:
-    """Only a keyed request is ever compared, so an unkeyed one skips the hashing."""
+    """Only a keyed request is ever compared, so an unkeyed one skips the hashing. A quote's
+    id is part of the request: the same key with another quote is another request."""
     if not idempotency_key:
         return ""
-    return _fingerprint(
-        "debit", client=client.pk, credits=credits, action=action_code, params=params
+    values: dict[str, object] = {
+        "client": client.pk,
+        "credits": credits,
+        "action": action_code,
+        "params": params,
+    }
+    if quote_id is not None:
+        values["quote"] = quote_id
+    return _fingerprint("debit", **values)
+
+
+def _claimable(organisation_id: int, quote_id: int | None) -> None:
+    """Lock the quote and refuse it once claimed (the Python twin of credits_debit's)."""
+    if quote_id is None:
+        return
+    claimed = (
+        Quote.objects.select_for_update()
+        .filter(pk=quote_id, organisation_id=organisation_id)
+        .values_list("consumption_id", flat=True)
+        .get()
     )
+    if claimed is not None:
+        raise QuoteUsed(_("This quote was already used."))
+
+
+def _claim(quote_id: int | None, consumption: Consumption) -> None:
+    if quote_id is not None:
+        Quote.objects.filter(pk=quote_id).update(consumption=consumption)
+
+
+def _begin_debit(
+    client: Client,
+    *,
+    now: datetime,
+    actor: User,
+    key: str,
+    fingerprint: str,
+    quote_id: int | None,
+    rate_card_version: int | None,
+) -> tuple[_Work, int | None]:
+    """`_begin` with the debit's own checks in credits_debit's order: lock the pool; a
+    changed rate card is repriced; a retried request answers its first result; a claimed
+    quote is refused; then expiry (the function hands expiry to this path, which owns it)."""
+    work = _Work(pool=_lock_pool(client.organisation_id), now=now, actor=actor, key=key)
+    if rate_card_version is not None and rate_card_version != work.pool.rate_card_version:
+        raise Repriced()
+    replayed = _replay(work.pool, key, fingerprint)
+    if replayed is None:
+        _claimable(client.organisation_id, quote_id)
+        _expire_due_locked(work)
+    return work, replayed
 
 
 @transaction.atomic
@@ -117,9 +190,19 @@ def _debit(
     params: dict,
     actor: User,
     idempotency_key: str,
+    quote_id: int | None = None,
+    rate_card_version: int | None = None,
 ) -> Consumption:
     if credits == 0:
-        return Consumption.objects.create(
+        # SQL twin: credits_debit's first branch (no pool lock, no key, no expiry).
+        if rate_card_version is not None:
+            current = CreditPool.objects.filter(pk=client.organisation_id).values_list(
+                "rate_card_version", flat=True
+            )
+            if current.first() != rate_card_version:
+                raise Repriced()
+        _claimable(client.organisation_id, quote_id)
+        consumption = Consumption.objects.create(
             organisation_id=client.organisation_id,
             client=client,
             action_code=action_code,
@@ -129,9 +212,19 @@ def _debit(
             actor=actor,
             created_at=now,
         )
-    fingerprint = _debit_fingerprint(client, credits, action_code, params, idempotency_key)
-    work, replayed = _begin(
-        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+        _claim(quote_id, consumption)
+        return consumption
+    fingerprint = _debit_fingerprint(
+        client, credits, action_code, params, idempotency_key, quote_id
+    )
+    work, replayed = _begin_debit(
+        client,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        fingerprint=fingerprint,
+        quote_id=quote_id,
+        rate_card_version=rate_card_version,
     )
     if replayed is not None:
         return Consumption.objects.get(pk=replayed)
@@ -162,6 +255,7 @@ def _debit(
     work.pool.assigned -= split.from_assigned
     work.pool.last_activity_at = now
     work.save()
+    _claim(quote_id, consumption)
     _remember(work, "debit", fingerprint, consumption.pk)
     return consumption
 
@@ -178,9 +272,11 @@ def hold(
     description: str = "",
     actor: User = None,
     idempotency_key: str = "",
+    rate_card_version: int | None = None,
 ) -> Hold:
     """Reserve credits for work that runs later (S2): they leave what is available now and
-    count against the client's assignment and limit as a debit would."""
+    count against the client's assignment and limit as a debit would. `hold_action` passes
+    the rate-card version it priced with: `Repriced` when the card changed since."""
     _check_credits(credits)
     if expires_at <= now:
         raise InvalidAmount(_("A hold must expire in the future."))
@@ -191,6 +287,8 @@ def hold(
     work, replayed = _begin(
         client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
     )
+    if rate_card_version is not None and rate_card_version != work.pool.rate_card_version:
+        raise Repriced()  # before the replay, as the debit; what expiry wrote is undone
     if replayed is not None:
         return Hold.objects.get(pk=replayed)
     account, split = _fund(work, client, credits)

@@ -6,6 +6,11 @@ limits of every kind, holds, debits with and without idempotency keys, time cros
 ends and expiries) twice, once with each path, and compares every row either wrote: ledger
 entries, consumptions, lots, pool and client figures, idempotency keys, and what each call
 returned or refused.
+
+Since issue 12 the histories also quote and consume (C1, C5): consumptions of a flat and a free
+action, with and without a key, of the latest quote (read now, or read before anyone confirmed
+it), and price changes made behind the rate-card cache's back, as another process would. Both
+paths must claim each quote once, answer QuoteUsed alike, and never charge a stale price.
 """
 
 import itertools
@@ -18,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from clients import services as client_services
@@ -27,6 +32,7 @@ from credits import services
 from credits.audit import ledger_drift
 from credits.exceptions import CreditsError, InsufficientCredits
 from credits.models import (
+    BillableAction,
     ClientAccount,
     Consumption,
     CreditPool,
@@ -34,6 +40,8 @@ from credits.models import (
     IdempotencyKey,
     LedgerEntry,
     Lot,
+    Quote,
+    RuleKind,
 )
 from credits.presets import PRESETS
 from credits.services import database_debit
@@ -80,9 +88,24 @@ grants = st.builds(
     days=st.sampled_from([0, 0, 1, 9, 31]),
     expires_in=st.sampled_from([None, None, 5, 20, 40, 90]),
 )
+consumes = st.builds(
+    Step,
+    operation=st.just("consume"),
+    client=st.integers(0, 3),
+    days=st.sampled_from([0, 0, 0, 1, 31]),
+    key=st.sampled_from(["", "", "consume-1", "consume-2"]),
+    option=st.sampled_from(["", "quote", "quote", "quote read early", "free"]),
+)
+quotes = st.builds(Step, operation=st.just("quote"), client=st.integers(0, 3))
 steps = st.one_of(
     debits,
     debits,
+    consumes,
+    consumes,
+    consumes,
+    quotes,
+    quotes,
+    st.builds(Step, operation=st.just("reprice"), credits=st.integers(0, 60)),
     grants,
     st.builds(Step, operation=st.just("assign"), client=st.integers(1, 3), credits=credits),
     st.builds(
@@ -139,9 +162,16 @@ def _replay(preset: str, history: list[Step]) -> dict:
             ("customer", ClientKind.CUSTOMER),
         )
     ]
+    for code, rule, price in (("flat", RuleKind.FLAT, 5), ("free", RuleKind.FREE, 0)):
+        services.save_action(
+            action=BillableAction(
+                organisation=organisation, code=code, name=code.title(), rule=rule, credits=price
+            )
+        )
     now = START
     outcomes = []
     fingerprints = {}  # what each key's first request must have stored (client ids differ)
+    quotes: list[int] = []
     for step in history:
         now += timedelta(days=step.days)
         client = clients[step.client]
@@ -151,13 +181,55 @@ def _replay(preset: str, history: list[Step]) -> dict:
             )
         try:
             with transaction.atomic():
-                outcomes.append(_apply(step, organisation, client, now))
+                if step.operation == "consume":
+                    outcomes.append(_consume(step, organisation, client, now, quotes, fingerprints))
+                else:
+                    outcomes.append(_apply(step, organisation, client, now, quotes))
         except CreditsError as refusal:
             outcomes.append((type(refusal).__name__, str(refusal)))
     return _rows(organisation, outcomes, fingerprints)
 
 
-def _apply(step: Step, organisation, client, now: datetime) -> tuple:
+def _consume(step: Step, organisation, client, now: datetime, quotes, fingerprints) -> tuple:
+    """Consume the flat or the free action, or the latest quote: as read now, or as a request
+    read it before anyone confirmed it (only the debit's lock can then refuse it)."""
+    quote = None
+    if step.option.startswith("quote"):
+        if not quotes:
+            return ("no quote yet",)
+        quote = Quote.objects.select_related("client__organisation").get(pk=quotes[-1])
+        if step.option == "quote read early":
+            quote.consumption_id = None
+        client, code, price = quote.client, "flat", quote.credits
+    else:
+        code = "free" if step.option == "free" else "flat"
+        price = BillableAction.objects.get(organisation=organisation, code=code).credits
+    if step.key and step.key not in fingerprints:
+        fingerprints[step.key] = _debit_fingerprint(
+            client, price, code, {}, step.key, None if quote is None else quote.pk
+        )
+    consumption = services.consume(
+        client=client, action=code, quote=quote, idempotency_key=step.key, now=now
+    )
+    assert consumption.credits == price, "no stale price is ever charged"
+    stored = Consumption.objects.get(pk=consumption.pk)
+    assert _fields(consumption) == _fields(stored), "the returned consumption is the row"
+    if quote is not None:
+        assert Quote.objects.get(pk=quote.pk).consumption_id == consumption.pk
+    return ("consumed", *_fields(consumption)[3:])
+
+
+def _apply(step: Step, organisation, client, now: datetime, quotes: list[int]) -> tuple:
+    if step.operation == "quote":
+        recap = services.quote(client=client, action="flat", params={}, now=now)
+        quotes.append(recap.pk)
+        return ("quoted", recap.credits, recap.balance_before, recap.allowed, recap.reason)
+    if step.operation == "reprice":
+        # Another process changes the price: the cache of this one is not told.
+        BillableAction.objects.filter(organisation=organisation, code="flat").update(
+            credits=step.credits
+        )
+        return ("repriced",)
     if step.operation == "debit":
         consumption = services.debit(
             client=client,
@@ -219,6 +291,10 @@ def _rows(organisation, outcomes: list[tuple], fingerprints: dict[str, str]) -> 
     pool = CreditPool.objects.get(pk=organisation.pk)
     return {
         "outcomes": outcomes,
+        "quotes": [
+            (client_name[row.client_id], row.credits, consumption_rank.get(row.consumption_id))
+            for row in Quote.objects.filter(organisation=organisation).order_by("pk")
+        ],
         "entries": [
             (
                 entry.kind,
@@ -266,7 +342,7 @@ def _rows(organisation, outcomes: list[tuple], fingerprints: dict[str, str]) -> 
             (
                 k.key,
                 k.operation,
-                k.fingerprint == fingerprints[k.key],
+                k.fingerprint == fingerprints.get(k.key),
                 consumption_rank.get(k.result_id),
             )
             for k in IdempotencyKey.objects.filter(organisation=organisation).order_by("pk")
@@ -278,14 +354,67 @@ def _rows(organisation, outcomes: list[tuple], fingerprints: dict[str, str]) -> 
 # --- the tests -----------------------------------------------------------------------------
 
 
+def _consumes(client: int = 0, **values) -> Step:
+    return Step("consume", client=client, **values)
+
+
+# Histories every run replays, beside the random ones: the quote and rate-card paths in turn.
+QUOTES_CLAIMED_ONCE = (
+    "crm",
+    [Step("grant", credits=200)],
+    [
+        Step("quote", client=0),
+        _consumes(option="quote", key="consume-1"),  # claims it
+        _consumes(option="quote read early"),  # the debit's lock refuses it: QuoteUsed
+        _consumes(option="quote", key="consume-1"),  # the same request again: replayed
+        _consumes(option="quote read early", key="consume-2"),  # a new key: QuoteUsed
+        Step("quote", client=1),
+        Step("reprice", credits=9),  # the quote keeps its price; the card is read again
+        _consumes(option="quote read early", key="consume-2"),
+    ],
+)
+STALE_CARDS_REPRICED = (
+    "sms",
+    [Step("grant", credits=300)],
+    [
+        _consumes(),  # the card is now cached
+        Step("reprice", credits=7),
+        _consumes(),  # charged 7, not 5
+        _consumes(option="free"),
+        Step("reprice", credits=0),  # a flat action at 0: the free branch, version checked
+        _consumes(client=2),
+        Step("reprice", credits=12),
+        _consumes(client=2, key="consume-1"),
+        _consumes(client=2, key="consume-1"),  # replayed at 12
+        Step("reprice", credits=13),
+        _consumes(client=2, key="consume-1"),  # another price: IdempotencyConflict
+    ],
+)
+QUOTE_WHILE_EXPIRY_IS_DUE = (
+    "data_provider",
+    [Step("grant", credits=100, expires_in=5), Step("grant", credits=200)],
+    [
+        _consumes(),
+        Step("quote", client=0, days=6),
+        Step("reprice", credits=4),
+        _consumes(option="quote"),  # repriced, then expiry due: the Python path claims it
+        _consumes(option="quote read early"),
+    ],
+)
+
+
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(history=histories)
+@example(history=QUOTES_CLAIMED_ONCE)
+@example(history=STALE_CARDS_REPRICED)
+@example(history=QUOTE_WHILE_EXPIRY_IS_DUE)
 def test_the_database_debit_writes_exactly_what_the_python_debit_writes(history):
-    """D4, S5, S8, M2, X1, X3, X6: same rows, same answers, same refusals, on any history."""
+    """D4, S5, S8, M2, X1, X3, X6, C1, C5: same rows, same answers, same refusals, on any
+    history; each quote claimed once, and no stale price charged."""
     preset, first_grants, later_steps = history
     steps_ = first_grants + later_steps
     # Given the same history, When it runs once through each path
