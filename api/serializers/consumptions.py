@@ -79,24 +79,28 @@ class ParamsField(serializers.DictField):
         return value
 
 
-class ConsumeSerializer(serializers.Serializer):
+def row_id(help_text: str, **extra) -> serializers.IntegerField:
+    """An optional id in a request body: bounded, so a huge one is a 400, never a 500."""
+    return serializers.IntegerField(
+        required=False, min_value=1, max_value=BIG, help_text=help_text, **extra
+    )
+
+
+class ActionRequest(serializers.Serializer):
+    """What quotes, consumptions and holds all start from: an action and its parameters."""
+
     action = serializers.CharField(max_length=64, help_text="The action's code on the rate card.")
     params = ParamsField(
         required=False, default=dict, help_text="The action's parameters (units, text, ...)."
     )
-    client = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=BIG,
-        help_text="The client that spends; default the quote's client when consuming a quote, "
-        "else the key's client, else the organisation's own.",
+
+
+class ConsumeSerializer(ActionRequest):
+    client = row_id(
+        "The client that spends; default the quote's client when consuming a quote, "
+        "else the key's client, else the organisation's own."
     )
-    quote = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=BIG,
-        help_text="Consume at an unexpired quote's price (its action and parameters).",
-    )
+    quote = row_id("Consume at an unexpired quote's price (its action and parameters).")
 
 
 class ConsumptionSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.consumptions import BIG, ParamsField
+from api.serializers.consumptions import BIG, ActionRequest, row_id
 from credits.models import Consumption, Hold
 
 # A hold keeps credits out of what can be spent until it resolves; one left for longer than
@@ -12,17 +12,9 @@ from credits.models import Consumption, Hold
 MAX_HOLD_DURATION = timedelta(days=366)
 
 
-class HoldRequestSerializer(serializers.Serializer):
-    action = serializers.CharField(max_length=64, help_text="The action's code on the rate card.")
-    params = ParamsField(
-        required=False, default=dict, help_text="The action's parameters (units, text, ...)."
-    )
-    client = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=BIG,
-        help_text="The client that reserves; default the key's client, else the "
-        "organisation's own.",
+class HoldRequestSerializer(ActionRequest):
+    client = row_id(
+        "The client that reserves; default the key's client, else the organisation's own."
     )
     expires_at = serializers.DateTimeField(
         help_text="When the hold releases itself if neither captured nor released: in the "

@@ -1,20 +1,12 @@
 from rest_framework import serializers
 
-from api.serializers.consumptions import BIG, ParamsField
+from api.serializers.consumptions import ActionRequest, row_id
 from credits.models import Quote
 
 
-class QuoteRequestSerializer(serializers.Serializer):
-    action = serializers.CharField(max_length=64, help_text="The action's code on the rate card.")
-    params = ParamsField(
-        required=False, default=dict, help_text="The action's parameters (units, text, ...)."
-    )
-    client = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=BIG,
-        help_text="The client that would spend; default the key's client, else the "
-        "organisation's own.",
+class QuoteRequestSerializer(ActionRequest):
+    client = row_id(
+        "The client that would spend; default the key's client, else the organisation's own."
     )
 
 

@@ -109,7 +109,7 @@ class ConsumptionList(mixins.ListModelMixin, ApiView):
         summary="List consumptions",
         description=(
             "Newest first, by cursor: follow `next` until it is null (a cursor that was not "
-            "given by `next` or `previous` is a 404). A key tied to a client sees that "
+            "given by `next` or `previous` is a 400). A key tied to a client sees that "
             "client's only."
         ),
         responses={

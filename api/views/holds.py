@@ -44,7 +44,7 @@ class HoldList(mixins.ListModelMixin, _Scoped):
         summary="List holds",
         description=(
             "Newest first, by cursor: follow `next` until it is null (a cursor that was not "
-            "given by `next` or `previous` is a 404)."
+            "given by `next` or `previous` is a 400)."
         ),
         responses={200: HoldSerializer(many=True), **problems("validation_error", "not_found")},
         tags=["holds"],
