@@ -5,16 +5,17 @@ endpoints made through the services, and the portal tests' organisations.
 makes every answer slow; `receiver.requests` keeps what arrived (headers, body, path), in order.
 """
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import browser, phone_page  # noqa: F401 (test_browser.py's)
 from tests.portal.conftest import PASSWORD, login, make_portal  # noqa: F401
 from webhooks import services
 
@@ -51,6 +52,17 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator["Receiver"]:
+        made = cls()
+        made.thread.start()
+        try:
+            yield made
+        finally:
+            made.server.shutdown()
+            made.server.server_close()
+
     def _handler(receiver) -> type[BaseHTTPRequestHandler]:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -75,11 +87,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
-    made = Receiver()
-    made.thread.start()
-    yield made
-    made.server.shutdown()
-    made.server.server_close()
+    with Receiver.running() as made:
+        yield made
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
 from tests.browser.conftest import PHONE, log_in
+from tests.webhooks.conftest import Receiver
 from webhooks.models import Endpoint
 
 # Transactional (the browser talks to a live server); PostgreSQL empties the ledger's tables
@@ -17,6 +18,17 @@ from webhooks.models import Endpoint
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-test-password"  # make_user's
+
+
+@pytest.fixture
+def receiver(settings):
+    """A real HTTP receiver on 127.0.0.1 (tests/webhooks/conftest.py), which production
+    refuses as a private address."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    with Receiver.running() as made:
+        yield made
+
+
 SLUG = "hooks"
 
 
