@@ -3,6 +3,7 @@
 import hmac
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -10,6 +11,38 @@ from rest_framework import authentication, exceptions
 
 from api import services
 from api.models import ApiKey
+from clients.models import Client, ClientKind
+
+OWN = Client.objects.filter(organisation_id=OuterRef("organisation_id"), kind=ClientKind.OWN)
+
+
+def keys_with_own_client() -> QuerySet[ApiKey]:
+    """Keys with their organisation, tied client, creator and the organisation's own client
+    (where a key's requests spend by default), in the one query that authenticates a request:
+    a second query per request for the own client cost a tenth of a consumption's time."""
+    return ApiKey.objects.select_related("organisation", "client", "created_by").annotate(
+        own_client_id=Subquery(OWN.values("pk")[:1]),
+        own_client_name=Subquery(OWN.values("name")[:1]),
+        own_client_access_mode=Subquery(OWN.values("access_mode")[:1]),
+        own_client_created_at=Subquery(OWN.values("created_at")[:1]),
+    )
+
+
+def own_client_of(key: ApiKey) -> Client:
+    """The organisation's own client as the authenticating query read it. It is always
+    active: `clients.services` refuses to deactivate it (G1)."""
+    client = Client(
+        pk=key.own_client_id,
+        organisation=key.organisation,
+        name=key.own_client_name,
+        kind=ClientKind.OWN,
+        access_mode=key.own_client_access_mode,
+        is_active=True,
+        created_at=key.own_client_created_at,
+    )
+    client._state.adding = False
+    client._state.db = key._state.db
+    return client
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -31,11 +64,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return AnonymousUser(), self._key(secret.strip())
 
     def _key(self, secret: str) -> ApiKey:
-        key = (
-            ApiKey.objects.select_related("organisation", "client", "created_by")
-            .filter(prefix=services.prefix_of(secret))
-            .first()
-        )
+        try:
+            key = keys_with_own_client().get(prefix=services.prefix_of(secret))
+        except ApiKey.DoesNotExist:
+            key = None
         if key is None or not hmac.compare_digest(key.secret_hash, services.hash_secret(secret)):
             raise exceptions.AuthenticationFailed(_("This API key is not valid."))
         if not key.is_active:

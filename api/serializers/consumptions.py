@@ -103,27 +103,23 @@ class ConsumeSerializer(ActionRequest):
     quote = row_id("Consume at an unexpired quote's price (its action and parameters).")
 
 
-class ConsumptionSerializer(serializers.ModelSerializer):
-    action = serializers.CharField(source="action_code")
+class ConsumptionSerializer(serializers.Serializer):
+    """Declared field by field rather than a ModelSerializer: it answers every consumption
+    the API makes, and building a ModelSerializer's fields from the model is a fifth of such
+    a request's Python (bench/RESULTS.md, "API over HTTP")."""
+
+    id = serializers.IntegerField(read_only=True)
     client = serializers.IntegerField(source="client_id")
+    action = serializers.CharField(source="action_code", help_text="The action's code.")
+    description = serializers.CharField(help_text="The action's name when it was consumed.")
+    params = serializers.DictField(help_text="The parameters and how they were priced.")
+    credits = serializers.IntegerField(help_text="Credits spent (0 for a free action).")
+    from_assigned = serializers.IntegerField(help_text="Of which from the client's assigned.")
+    from_pool = serializers.IntegerField(help_text="Of which from the pool.")
     hold = serializers.IntegerField(
         source="hold_id", allow_null=True, help_text="The hold it captured, if any."
     )
-
-    class Meta:
-        model = Consumption
-        fields = [
-            "id",
-            "client",
-            "action",
-            "description",
-            "params",
-            "credits",
-            "from_assigned",
-            "from_pool",
-            "hold",
-            "created_at",
-        ]
+    created_at = serializers.DateTimeField()
 
 
 class PaidBySerializer(serializers.Serializer):
@@ -140,9 +136,6 @@ class ConsumptionDetailSerializer(ConsumptionSerializer):
 
     quote = serializers.SerializerMethodField()
     paid_by = serializers.SerializerMethodField()
-
-    class Meta(ConsumptionSerializer.Meta):
-        fields = [*ConsumptionSerializer.Meta.fields, "quote", "paid_by"]
 
     @extend_schema_field(
         serializers.IntegerField(allow_null=True, help_text="The quote it was consumed from.")

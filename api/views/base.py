@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 import api.converters  # noqa: F401  (registers <id:…> for every route module)
 from api import services
-from api.authentication import ApiKeyAuthentication
+from api.authentication import ApiKeyAuthentication, own_client_of
 from api.exceptions import ClientNotAllowed
 from api.models import ApiKey, IdempotentRequest
 from api.pagination import NewestFirst
@@ -85,6 +85,8 @@ class ApiView(generics.GenericAPIView):
         if client_id is None:
             if self.api_key.client_id is not None:
                 return self.clients().get()
+            if getattr(self.api_key, "own_client_id", None) is not None:
+                return own_client_of(self.api_key)
             return generics.get_object_or_404(self.clients(), kind="own")
         return generics.get_object_or_404(self.clients(), pk=client_id)
 
