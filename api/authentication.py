@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from api import services
+from api import keycache, services
 from api.models import ApiKey
 from clients.models import Client, ClientKind
 
@@ -64,10 +64,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return AnonymousUser(), self._key(secret.strip())
 
     def _key(self, secret: str) -> ApiKey:
-        try:
-            key = keys_with_own_client().get(prefix=services.prefix_of(secret))
-        except ApiKey.DoesNotExist:
-            key = None
+        prefix = services.prefix_of(secret)
+        key = keycache.get(prefix)
+        if key is None:
+            try:
+                key = keys_with_own_client().get(prefix=prefix)
+            except ApiKey.DoesNotExist:
+                key = None
+            else:
+                keycache.put(prefix, key)
         if key is None or not hmac.compare_digest(key.secret_hash, services.hash_secret(secret)):
             raise exceptions.AuthenticationFailed(_("This API key is not valid."))
         if not key.is_active:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from api import keycache
 from api.exceptions import IdempotencyInProgress, RequestConflict
 from api.models import ApiKey, IdempotentRequest, RequestState, Scope
 from clients.exceptions import ClientsError
@@ -101,6 +102,7 @@ def revoke_key(*, key: ApiKey, now: datetime) -> ApiKey:
     date."""
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
     key.refresh_from_db(fields=["revoked_at"])
+    keycache.forget(key.prefix)  # other processes drop it within API_KEY_CACHE_SECONDS
     return key
 
 

@@ -97,6 +97,9 @@ CREDITS_DEBIT_IN_DATABASE = env.bool("CREDITS_DEBIT_IN_DATABASE", default=True)
 
 # The REST API (K4, docs/api.md): keys, not sessions; every error a problem+json document.
 API_DEFAULT_REQUESTS_PER_MINUTE = env.int("API_DEFAULT_REQUESTS_PER_MINUTE", default=6000)
+# Each process keeps the keys it authenticated this long (api/keycache.py): a revocation made
+# by another process takes effect within it.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=48)  # at least 24 promised
 # A request with an Idempotency-Key that dies without answering holds its key this long.
 API_IDEMPOTENCY_LEASE = timedelta(seconds=env.int("API_IDEMPOTENCY_LEASE_SECONDS", default=120))

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone
 
+from api import keycache
 from api import services as api_services
 from api.models import ApiKey
 from api.throttling import local_counter
@@ -70,7 +71,10 @@ def make_api(db):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_counts():
-    """Each test starts with no request counted against any key."""
+    """Each test starts with no request counted against any key, and no key remembered by
+    the process (a key of an earlier test's rolled-back database would be)."""
     local_counter.clear()
+    keycache.clear()
     yield
     local_counter.clear()
+    keycache.clear()
