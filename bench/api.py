@@ -6,13 +6,14 @@ The wrapper starts a throw-away PostgreSQL and Redis and exports DATABASE_URL, R
 PG_BIN. This script migrates that database, opens organisations as bench/ledger.py does (each
 with a flat 1-credit action "bench" and 10¹² credits), gives each a read-and-write API key
 allowed 1,000,000 requests a minute, and starts gunicorn as the README's production section
-runs it: `gunicorn config.wsgi -w <workers> -b 127.0.0.1:<free port>`, DEBUG off, REDIS_URL
+runs it: `gunicorn config.wsgi -w <workers> --worker-class gthread --threads 4 --keep-alive 30
+-b 127.0.0.1:<free port>` (`--gunicorn-args` replaces the options after -w), DEBUG off, REDIS_URL
 set (rate limits counted in Redis, as in production). Then, for each mode and connection
 count, back to back:
 
 * **HTTP**: an asyncio HTTP/1.1 client in this process (keep-alive when the server keeps the
-  connection; gunicorn's sync workers close it after each answer, and the client connects
-  again, as a real client must) with N connections sending
+  connection, as gthread workers do; sync workers close it after each answer, and the client
+  connects again, as a real client must) with N connections sending
   `POST /api/v1/consumptions/ {"action": "bench"}` with an `Idempotency-Key` per request, in a
   closed loop (each connection sends its next request when the last one answered);
 * **in-process**: N forked processes calling `credits.services.consume` in a loop, as the
@@ -300,7 +301,11 @@ def main() -> None:
     parser.add_argument("--connections", default="1,4,16", help="(default 1,4,16)")
     parser.add_argument("--modes", default="many,hot", help="(default many,hot)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn -w (default 4)")
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn options")
+    parser.add_argument(
+        "--gunicorn-args",
+        default="--worker-class gthread --threads 4 --keep-alive 30",
+        help="gunicorn options after -w (default: the README's)",
+    )
     parser.add_argument(
         "--database-url-query",
         default="",
