@@ -10,8 +10,10 @@ the basic plane (an emoji) takes two units, and a surrogate pair is never split 
 
 from dataclasses import dataclass
 
+# Position 0x1B of the basic table is not a character: it is the escape that introduces the
+# extension table, so a raw U+001B in a text is none of the alphabet's and needs UCS-2.
 GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")

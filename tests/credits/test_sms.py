@@ -31,6 +31,9 @@ pytestmark = pytest.mark.django_db
         ("ê" * 135, "UCS-2", 135, 3),
         ("Hello 😀" + "a" * 62, "UCS-2", 70, 1),  # one emoji: two UTF-16 units
         ("Hello 😀" + "a" * 63, "UCS-2", 71, 2),
+        # a raw ESC (U+001B) is not a GSM 03.38 character (it introduces the extension
+        # table): the text goes as UCS-2, 71 units in 2 parts instead of 71 septets in 1
+        ("\x1b" + "a" * 70, "UCS-2", 71, 2),
     ],
 )
 def test_segments_are_counted_by_encoding_s1(text, encoding, units, segments):
