@@ -72,3 +72,14 @@ def test_tasks_acknowledge_late_and_are_redelivered_when_a_worker_dies():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_a_dead_workers_messages_come_back_in_ten_minutes_not_an_hour():
+    """X4: after a whole worker dies its unacknowledged messages wait the broker's visibility
+    timeout; it stays above the furthest retry a task holds with an ETA, or those would be
+    delivered twice while waiting."""
+    from webhooks.tasks import SCHEDULE_WITHIN
+
+    timeout = app.conf.broker_transport_options["visibility_timeout"]
+    assert timeout == 600
+    assert timeout > SCHEDULE_WITHIN.total_seconds()
