@@ -4,7 +4,7 @@ from datetime import UTC
 
 import django_filters
 from django import forms
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -77,15 +77,6 @@ class ConsumptionFilter(django_filters.FilterSet):
     class Meta:
         model = Consumption
         fields: list[str] = []
-
-
-def found(queryset: QuerySet, pk: int) -> Model:
-    """The row with this id in a queryset already scoped to the key, or 404. An id past any
-    real one (`<id:pk>` takes any digits) is not found rather than overflowing the
-    database's integer."""
-    if pk > BIG:
-        raise Http404
-    return get_object_or_404(queryset, pk=pk)
 
 
 def as_member(view: ApiView) -> Membership:

@@ -6,13 +6,14 @@ from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from api.schema import problems
 from api.serializers.consumptions import ConsumptionSerializer
 from api.serializers.holds import CaptureSerializer, HoldRequestSerializer, HoldSerializer
 from api.views.base import ApiView
-from api.views.consumptions import IdFilter, found
+from api.views.consumptions import IdFilter
 from credits import services
 from credits.models import Hold, HoldStatus
 
@@ -113,7 +114,7 @@ class HoldDetail(_Scoped):
         tags=["holds"],
     )
     def get(self, request, pk: int):
-        return Response(HoldSerializer(found(self.get_queryset(), pk)).data)
+        return Response(HoldSerializer(get_object_or_404(self.get_queryset(), pk=pk)).data)
 
 
 class HoldCapture(_Scoped):
@@ -145,7 +146,7 @@ class HoldCapture(_Scoped):
         given = CaptureSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         consumption = services.capture(
-            hold=found(self.get_queryset(), pk),
+            hold=get_object_or_404(self.get_queryset(), pk=pk),
             credits=given.validated_data.get("credits"),
             now=self.now,
             actor=self.actor,
@@ -172,7 +173,7 @@ class HoldRelease(_Scoped):
     )
     def post(self, request, pk: int):
         released = services.release(
-            hold=found(self.get_queryset(), pk), now=self.now, actor=self.actor
+            hold=get_object_or_404(self.get_queryset(), pk=pk), now=self.now, actor=self.actor
         )
         return Response(HoldSerializer(released).data)
 

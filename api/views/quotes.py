@@ -4,12 +4,12 @@ and whether it may happen; consuming with it later charges exactly that price.""
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from api.schema import problems
 from api.serializers.quotes import QuoteRequestSerializer, QuoteSerializer
 from api.views.base import ApiView
-from api.views.consumptions import found
 from credits import services
 from credits.models import Quote
 
@@ -94,11 +94,11 @@ class QuoteDetail(ApiView):
         tags=["quotes"],
     )
     def get(self, request, pk: int):
-        quote = found(
+        quote = get_object_or_404(
             Quote.objects.filter(
                 organisation=self.organisation, client__in=self.clients()
             ).select_related("action"),
-            pk,
+            pk=pk,
         )
         return Response(QuoteSerializer(quote).data)
 
