@@ -388,6 +388,11 @@ def accept_invitation_as_new_user(
     if not invitation.is_open or invitation.expires_at <= now:
         raise _closed(invitation)
     if email_has_account(invitation.email):
+        # The account may be the one a concurrent submission of this link just created with
+        # its membership (one transaction): then this one lost the race for a used link.
+        invitation.refresh_from_db()
+        if not invitation.is_open:
+            raise _closed(invitation)
         raise WrongPersonError(
             _("%(email)s already has an account: log in to accept.") % {"email": invitation.email}
         )
