@@ -19,9 +19,15 @@ $(STAMP): pyproject.toml
 
 # WeasyPrint's libraries and a font, for the demo's invoice PDFs.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-DEMO_ENV := DATABASE_URL=$(DEMO_DB) EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+DEMO_KEY := .demo-secret-key
+# The demo is served over plain http on 127.0.0.1, with a key made once for this checkout.
+DEMO_ENV = DATABASE_URL=$(DEMO_DB) EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+	SECRET_KEY=$$(cat $(DEMO_KEY)) SERVED_OVER_HTTPS=false
 
-demo: $(STAMP)
+$(DEMO_KEY):
+	@$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+demo: $(STAMP) $(DEMO_KEY)
 	scripts/ensure-debian-packages $(PDF_PACKAGES)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(DEMO_ENV) $(BIN)/python manage.py load_demo
@@ -45,11 +51,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 migrations: $(STAMP)
-	$(BIN)/python manage.py makemigrations
+	DEBUG=true $(BIN)/python manage.py makemigrations
 
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l fr --ignore '.venv/*'
-	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+	DEBUG=true $(BIN)/python manage.py makemessages -l fr --ignore '.venv/*'
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) demo.sqlite3 media sent-mail
+	rm -rf $(VENV) demo.sqlite3 media sent-mail $(DEMO_KEY)

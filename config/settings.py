@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,7 +20,16 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="insecure-local-key-set-SECRET_KEY-in-production")
+# Fail closed: with DEBUG off there is no default key (sessions, password resets and signed
+# links would be forgeable with a key everyone can read). `make demo` and the tests set one.
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment or in .env (README, "
+            '"Production"): python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+    SECRET_KEY = "insecure-debug-only-key"  # DEBUG on: a laptop
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -36,6 +46,8 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "drf_spectacular",
+    "axes",
+    "csp",
     "clients",
     "credits",
     "billing",
@@ -55,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -185,8 +200,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A message a dead worker held (acks late) goes back to the queue after this, not after Redis's
 # default hour. Longer than the longest task and than the furthest retry a task schedules
 # with an ETA (webhooks.tasks.SCHEDULE_WITHIN, 5 minutes), which a worker holds unacknowledged.
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+    "visibility_timeout": _visibility_timeout,
+    # Every running worker looks for such messages this often (one Redis ZRANGE): kombu's
+    # default scans only every 10th time of 10 s, which added ~100 s to the timeout (measured:
+    # tests/config/test_worker_death.py, 106 s instead of 6 + a few).
+    "unacked_restore_interval": max(1, min(10, _visibility_timeout // 5)),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
@@ -259,8 +280,63 @@ WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", 
 # Deliveries and their attempts are shown to owners this long, then deleted (a daily job).
 WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=90)
 
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# HTTPS. Production is served over HTTPS behind a TLS proxy, so every protection is on unless
+# DEBUG is; a laptop served over plain http (`make demo`, the tests) sets SERVED_OVER_HTTPS=false.
+# Each one can also be set on its own.
+SERVED_OVER_HTTPS = env.bool("SERVED_OVER_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SERVED_OVER_HTTPS)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SERVED_OVER_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SERVED_OVER_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SERVED_OVER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# The header the TLS proxy sets to say the request came over HTTPS (empty: no proxy). Trust it
+# only when the proxy overwrites the client's own copy, as nginx's `proxy_set_header` does.
+_proxy_ssl_header = env(
+    "SECURE_PROXY_SSL_HEADER", default="HTTP_X_FORWARDED_PROTO" if SERVED_OVER_HTTPS else ""
+)
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
+
+# Content-Security-Policy (django-csp): pages load scripts, styles, images and fonts from this
+# host only, and run no inline script or style (an injected <script> does not run). Templates
+# keep JS in static/js and CSS in static/css; tests/browser/test_csp.py opens every page in
+# Chromium and fails on any violation (docs/production.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Login protection (django-axes) on the portal's and the admin's login: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one user from one address, that pair is locked out for
+# LOGIN_LOCKOUT_MINUTES (staff unlock it in admin, "Access attempts").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The locked-out page (429): how long, and whom to ask. A wrong password while locked out
+# starts the cool-off again (axes' default), which the page says.
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: behind TRUSTED_PROXY_COUNT proxies (the README's nginx: 1, the default
+# in production) it is the X-Forwarded-For entry the outermost proxy appended; what a client
+# writes into that header itself is ignored. 0 (no proxy: a laptop, the tests) uses
+# REMOTE_ADDR. clients/services/logins.py
+AXES_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if SERVED_OVER_HTTPS else 0)
+AXES_CLIENT_IP_CALLABLE = "clients.services.logins.client_ip_address"
 
 LOGGING = {
     "version": 1,

@@ -264,7 +264,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                     password=form.cleaned_data["password1"],
                     now=now,
                 )
-                login(request, membership.user)
+                # Two backends are configured (django-axes first): name the one that would
+                # have authenticated this new person's password.
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             else:
                 membership = None
         except ClientsError as refusal:

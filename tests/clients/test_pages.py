@@ -1,4 +1,5 @@
 import pytest
+from django.http import HttpRequest
 
 from clients import services
 from clients.models import Role
@@ -25,7 +26,7 @@ def test_a_member_of_several_organisations_chooses_on_a_switcher(
     make_organisation("alpha", owner=person, name="Alpha Data")
     bravo = make_organisation("bravo", name="Bravo Games")
     services.add_member(organisation=bravo, user=person, role=Role.MEMBER)
-    client.login(username="sam", password="a-long-test-password")
+    client.login(request=HttpRequest(), username="sam", password="a-long-test-password")
     response = client.get("/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -35,7 +36,7 @@ def test_a_member_of_several_organisations_chooses_on_a_switcher(
 
 def test_pages_are_translated_to_french(client, make_organisation):
     make_organisation("alpha", name="Alpha Data")
-    client.login(username="alpha-owner", password="a-long-test-password")
+    client.login(request=HttpRequest(), username="alpha-owner", password="a-long-test-password")
     response = client.get("/o/alpha/", headers={"accept-language": "fr"})
     page = response.content.decode()
     assert "Solde" in page

@@ -6,6 +6,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from django.core.management import call_command
 from django.db.models import Count, Min
+from django.http import HttpRequest
 
 from billing.models import Invoice, Purchase, Subscription
 from clients.models import Invitation, Membership, Organisation
@@ -111,6 +112,6 @@ def test_the_demo_gives_every_home_page_something_to_say(client, settings):
         ("smsplatform", "admin"),
     ]
     assert Invitation.objects.filter(sent_at__isnull=True).count() == 0
-    client.login(username="deepetch-member", password=demo.DEMO_PASSWORD)
+    client.login(request=HttpRequest(), username="deepetch-member", password=demo.DEMO_PASSWORD)
     page = client.get("/o/deepetch/").content.decode()
     assert "Legal department" in page

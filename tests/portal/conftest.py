@@ -10,6 +10,7 @@ clock). Every person's password is PASSWORD.
 from dataclasses import dataclass, field
 
 import pytest
+from django.http import HttpRequest
 from django.utils import timezone
 
 from clients import services as client_services
@@ -113,6 +114,6 @@ def login(client):
     """Log the test client in as a user of a portal (all share PASSWORD)."""
 
     def log_in(user) -> None:
-        assert client.login(username=user.get_username(), password=PASSWORD)
+        assert client.login(request=HttpRequest(), username=user.get_username(), password=PASSWORD)
 
     return log_in

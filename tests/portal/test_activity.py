@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from django.http import HttpRequest
 from django.urls import reverse
 
 from clients import services as client_services
@@ -138,7 +139,7 @@ def history(make_user) -> History:
 
 
 def login(client, user) -> None:
-    assert client.login(username=user.get_username(), password=PASSWORD)
+    assert client.login(request=HttpRequest(), username=user.get_username(), password=PASSWORD)
 
 
 def url(history: History, name: str = "activity", **params) -> str:

@@ -3,6 +3,7 @@
 
 import pytest
 from django.db import connection
+from django.http import HttpRequest
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -86,7 +87,7 @@ def studio(make_organisation, make_user):
 
 
 def log_in_studio(client) -> None:
-    assert client.login(username="studio-owner", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="studio-owner", password=PASSWORD)
 
 
 # --- the list (G1, G4, S5) --------------------------------------------------------------
