@@ -69,6 +69,7 @@ CODES: dict[str, tuple[int, str, dict]] = {
     "client_inactive": (409, "This client is inactive.", {}),
     "not_reassignable": (409, "These credits cannot be taken back.", {}),
     "own_client": (409, "The organisation's own client cannot be deactivated.", {}),
+    "client_name_taken": (409, "The name “Globex” is already used in this organisation.", {}),
     "rate_limited": (429, "Request was throttled. Expected available in 12 seconds.", {}),
     "out_of_bounds": (
         400,

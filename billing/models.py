@@ -6,12 +6,14 @@ with ROUND_HALF_UP, where they are computed (billing.money). Never a float.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clients.models import CURRENCIES, Organisation
+from credits.bounds import MAX_CREDITS, MAX_MONTHS
 
 
 def money_field(label: str, **options) -> models.DecimalField:
@@ -35,6 +37,7 @@ class PriceList(models.Model):
                 fields=["currency"],
                 condition=Q(is_default=True),
                 name="price_list_one_default_per_currency",
+                violation_error_message=_("This currency already has a default price list."),
             )
         ]
 
@@ -45,8 +48,12 @@ class PriceList(models.Model):
 class PriceTier(models.Model):
     """From `min_credits` credits bought at once, each credit costs `unit_price`."""
 
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="tiers")
-    min_credits = models.PositiveBigIntegerField(_("from (credits)"))
+    price_list = models.ForeignKey(
+        PriceList, on_delete=models.CASCADE, related_name="tiers", verbose_name=_("price list")
+    )
+    min_credits = models.PositiveBigIntegerField(
+        _("from (credits)"), validators=[MaxValueValidator(MAX_CREDITS)]
+    )
     unit_price = models.DecimalField(_("price per credit"), max_digits=12, decimal_places=4)
 
     class Meta:
@@ -54,9 +61,21 @@ class PriceTier(models.Model):
         verbose_name = _("price tier")
         verbose_name_plural = _("price tiers")
         constraints = [
-            models.UniqueConstraint(fields=["price_list", "min_credits"], name="tier_unique_start"),
-            models.CheckConstraint(condition=Q(unit_price__gt=0), name="tier_price_positive"),
-            models.CheckConstraint(condition=Q(min_credits__gte=1), name="tier_starts_at_one"),
+            models.UniqueConstraint(
+                fields=["price_list", "min_credits"],
+                name="tier_unique_start",
+                violation_error_message=_("This price list already has a tier from this quantity."),
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=0),
+                name="tier_price_positive",
+                violation_error_message=_("The price per credit must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_credits__gte=1),
+                name="tier_starts_at_one",
+                violation_error_message=_("A tier starts at 1 credit or more."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,12 +85,20 @@ class PriceTier(models.Model):
 class Package(models.Model):
     """A fixed pack of credits at a fixed price, with its validity (S3, S4)."""
 
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="packages")
+    price_list = models.ForeignKey(
+        PriceList, on_delete=models.CASCADE, related_name="packages", verbose_name=_("price list")
+    )
     name = models.CharField(_("name"), max_length=200)
-    credits = models.PositiveBigIntegerField(_("credits"))
+    credits = models.PositiveBigIntegerField(
+        _("credits"), validators=[MaxValueValidator(MAX_CREDITS)]
+    )
     price = money_field(_("price"))
     validity_months = models.PositiveSmallIntegerField(
-        _("validity (months)"), null=True, blank=True, help_text=_("Empty: the policy decides.")
+        _("validity (months)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_MONTHS)],
+        help_text=_("Empty: the policy decides."),
     )
     is_active = models.BooleanField(_("on sale"), default=True)
 
@@ -80,8 +107,16 @@ class Package(models.Model):
         verbose_name = _("package")
         verbose_name_plural = _("packages")
         constraints = [
-            models.CheckConstraint(condition=Q(credits__gte=1), name="package_has_credits"),
-            models.CheckConstraint(condition=Q(price__gt=0), name="package_price_positive"),
+            models.CheckConstraint(
+                condition=Q(credits__gte=1),
+                name="package_has_credits",
+                violation_error_message=_("A package holds 1 credit or more."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0),
+                name="package_price_positive",
+                violation_error_message=_("A package's price must be above zero."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -92,7 +127,11 @@ class BillingProfile(models.Model):
     """The buyer's side of an invoice, and how the organisation may pay."""
 
     organisation = models.OneToOneField(
-        Organisation, on_delete=models.PROTECT, primary_key=True, related_name="billing"
+        Organisation,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="billing",
+        verbose_name=_("organisation"),
     )
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
     address = models.TextField(_("address"), blank=True)
@@ -104,6 +143,7 @@ class BillingProfile(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        verbose_name=_("price list"),
         help_text=_("A partner's own list; empty: the default list of the currency."),
     )
     enterprise_terms = models.BooleanField(
@@ -120,7 +160,9 @@ class BillingProfile(models.Model):
         verbose_name_plural = _("billing profiles")
         constraints = [
             models.CheckConstraint(
-                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="tax_rate_percentage"
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100),
+                name="tax_rate_percentage",
+                violation_error_message=_("The tax rate is a percentage, from 0 to 100."),
             )
         ]
 
@@ -139,7 +181,9 @@ class Plan(models.Model):
     name = models.CharField(_("name"), max_length=100)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES, default="EUR")
     monthly_price = money_field(_("monthly price"))
-    included_credits = models.PositiveBigIntegerField(_("credits included each month"))
+    included_credits = models.PositiveBigIntegerField(
+        _("credits included each month"), validators=[MaxValueValidator(MAX_CREDITS)]
+    )
     is_active = models.BooleanField(_("on sale"), default=True)
 
     class Meta:
@@ -148,7 +192,9 @@ class Plan(models.Model):
         verbose_name_plural = _("plans")
         constraints = [
             models.CheckConstraint(
-                condition=Q(monthly_price__gte=0), name="plan_price_not_negative"
+                condition=Q(monthly_price__gte=0),
+                name="plan_price_not_negative",
+                violation_error_message=_("The monthly price cannot be negative."),
             )
         ]
 
@@ -165,9 +211,14 @@ class SubscriptionStatus(models.TextChoices):
 
 class Subscription(models.Model):
     organisation = models.OneToOneField(
-        Organisation, on_delete=models.PROTECT, related_name="subscription"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="subscription",
+        verbose_name=_("organisation"),
     )
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan")
+    )
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -183,6 +234,7 @@ class Subscription(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("next plan"),
         help_text=_("A downgrade waiting for the next renewal."),
     )
     failed_attempts = models.PositiveSmallIntegerField(_("failed renewal charges"), default=0)
@@ -231,7 +283,11 @@ class InvoiceCounter(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["series", "year"], name="invoice_counter_unique")
+            models.UniqueConstraint(
+                fields=["series", "year"],
+                name="invoice_counter_unique",
+                violation_error_message=_("This series already has a counter for this year."),
+            )
         ]
 
     def __str__(self) -> str:
@@ -240,7 +296,10 @@ class InvoiceCounter(models.Model):
 
 class Invoice(models.Model):
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="invoices"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        verbose_name=_("organisation"),
     )
     kind = models.CharField(
         _("kind"), max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE
@@ -268,6 +327,7 @@ class Invoice(models.Model):
         null=True,
         blank=True,
         related_name="credit_note",
+        verbose_name=_("credit note for"),
     )
     language = models.CharField(_("language"), max_length=10, default="en")
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/", blank=True)
@@ -286,7 +346,9 @@ class Invoice(models.Model):
         verbose_name_plural = _("invoices")
         constraints = [
             models.UniqueConstraint(
-                fields=["series", "year", "sequence"], name="invoice_number_gapless_unique"
+                fields=["series", "year", "sequence"],
+                name="invoice_number_gapless_unique",
+                violation_error_message=_("This invoice number is already given."),
             ),
         ]
 
@@ -295,7 +357,9 @@ class Invoice(models.Model):
 
 
 class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="lines", verbose_name=_("invoice")
+    )
     description = models.CharField(_("description"), max_length=300)
     quantity = models.BigIntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=4)
@@ -319,7 +383,9 @@ class PaymentMethod(models.TextChoices):
 class Payment(models.Model):
     """Money received against an invoice (M5)."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="payments", verbose_name=_("invoice")
+    )
     amount = money_field(_("amount"))
     method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
@@ -329,7 +395,13 @@ class Payment(models.Model):
         ordering = ["-paid_at", "-pk"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payment_positive",
+                violation_error_message=_("A payment's amount must be above zero."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.invoice}"
@@ -374,7 +446,10 @@ class Purchase(models.Model):
     that no money is taken that the portal does not know about (X3)."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="purchases"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="purchases",
+        verbose_name=_("organisation"),
     )
     kind = models.CharField(
         _("kind"), max_length=20, choices=PurchaseKind.choices, default=PurchaseKind.CREDITS
@@ -382,9 +457,16 @@ class Purchase(models.Model):
     origin = models.CharField(
         _("origin"), max_length=20, choices=PurchaseOrigin.choices, default=PurchaseOrigin.PERSON
     )
-    package = models.ForeignKey(Package, on_delete=models.PROTECT, null=True, blank=True)
+    package = models.ForeignKey(
+        Package, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("package")
+    )
     plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchases",
+        verbose_name=_("plan"),
     )
     period_start = models.DateTimeField(_("period start"), null=True, blank=True)
     period_end = models.DateTimeField(_("period end"), null=True, blank=True)
@@ -413,15 +495,29 @@ class Purchase(models.Model):
     refund_reference = models.CharField(_("refund reference"), max_length=100, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     lot = models.OneToOneField(
-        "credits.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
+        "credits.Lot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchase",
+        verbose_name=_("lot"),
     )
     invoice = models.OneToOneField(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="purchase"
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchase",
+        verbose_name=_("invoice"),
     )
-    idempotency_key = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("bought by"),
     )
     created_at = models.DateTimeField(_("created at"))
 
@@ -434,10 +530,14 @@ class Purchase(models.Model):
                 fields=["organisation", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="purchase_idempotency_key_unique",
+                violation_error_message=_(
+                    "This idempotency key was already used for another purchase."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(total__gte=0) & Q(amount__gte=0) & Q(tax__gte=0),
                 name="purchase_money_not_negative",
+                violation_error_message=_("Amounts, tax and total cannot be negative."),
             ),
             # One plan period is paid for once: two renewal jobs, or a job and a retry, that
             # race for the same period meet here.
@@ -445,6 +545,7 @@ class Purchase(models.Model):
                 fields=["organisation", "period_start"],
                 condition=Q(status__in=["charging", "charged", "paid"]) & Q(kind="plan_renewal"),
                 name="purchase_plan_period_paid_once",
+                violation_error_message=_("This plan period is already paid for."),
             ),
         ]
         indexes = [
@@ -481,7 +582,11 @@ class AutoTopUp(models.Model):
     disarms it, the balance rising back to the threshold re-arms it."""
 
     organisation = models.OneToOneField(
-        Organisation, on_delete=models.CASCADE, primary_key=True, related_name="auto_top_up"
+        Organisation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="auto_top_up",
+        verbose_name=_("organisation"),
     )
     enabled = models.BooleanField(_("enabled"), default=False)
     threshold = models.PositiveBigIntegerField(_("when available credits fall under"))
@@ -497,8 +602,16 @@ class AutoTopUp(models.Model):
         verbose_name = _("automatic top-up")
         verbose_name_plural = _("automatic top-ups")
         constraints = [
-            models.CheckConstraint(condition=Q(credits__gte=1), name="top_up_buys_credits"),
-            models.CheckConstraint(condition=Q(monthly_cap__gt=0), name="top_up_cap_positive"),
+            models.CheckConstraint(
+                condition=Q(credits__gte=1),
+                name="top_up_buys_credits",
+                violation_error_message=_("A top-up buys 1 credit or more."),
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_cap__gt=0),
+                name="top_up_cap_positive",
+                violation_error_message=_("The monthly cap must be above zero."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ deals, set up by staff.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -21,6 +21,10 @@ from clients.models import Organisation
 
 MAX_PURCHASE_CREDITS = 1_000_000_000
 MAX_PURCHASE_TOTAL = Decimal("10000000.00")
+# What a money column holds (14 digits, 2 decimals) and a unit price (12 digits, 4 decimals):
+# an amount past these is refused before it is rounded (1e100000 cannot even be rounded).
+MAX_AMOUNT = Decimal("999999999999.99")
+MAX_UNIT_PRICE = Decimal("99999999.9999")
 DEFAULT_TAX_RATE: Decimal = Decimal(BillingProfile._meta.get_field("tax_rate").default)
 
 
@@ -79,9 +83,9 @@ def _within_bounds(quote: PriceQuote) -> PriceQuote:
     return quote
 
 
-def price_credits(organisation: Organisation, credits: int) -> PriceQuote:
-    """The price of a custom quantity: every credit at the rate of the tier the quantity
-    falls in (the highest tier starting at or below it), rounded once to the cent."""
+def check_quantity(credits: object) -> int:
+    """A whole number of credits one purchase may hold: checked before anything else looks
+    at it (a 5,000-digit number cannot even be written into an idempotency fingerprint)."""
     if not isinstance(credits, int) or isinstance(credits, bool) or credits < 1:
         raise BillingError(_("Choose a whole number of credits."))
     if credits > MAX_PURCHASE_CREDITS:
@@ -89,6 +93,31 @@ def price_credits(organisation: Organisation, credits: int) -> PriceQuote:
             _("One purchase is limited to %(max)s credits; contact us for larger orders.")
             % {"max": number_format(MAX_PURCHASE_CREDITS, force_grouping=True)}
         )
+    return credits
+
+
+def exact_amount(value: object, *, most: Decimal = MAX_AMOUNT) -> Decimal:
+    """An amount of money as given (a Decimal, an int or its text), finite and at most `most`
+    either way, else OutOfBounds: never a float, never NaN or infinite (X1, X6)."""
+    refusal = OutOfBounds(
+        _("An amount is an exact number up to %(max)s.")
+        % {"max": number_format(most, 2, force_grouping=True)}
+    )
+    if isinstance(value, (float, bool)):
+        raise refusal
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as error:
+        raise refusal from error
+    if not amount.is_finite() or abs(amount) > most:
+        raise refusal
+    return amount
+
+
+def price_credits(organisation: Organisation, credits: int) -> PriceQuote:
+    """The price of a custom quantity: every credit at the rate of the tier the quantity
+    falls in (the highest tier starting at or below it), rounded once to the cent."""
+    check_quantity(credits)
     price_list = price_list_for(organisation)
     tier = price_list.tiers.filter(min_credits__lte=credits).order_by("-min_credits").first()
     if tier is None:

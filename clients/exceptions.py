@@ -1,5 +1,8 @@
 """Domain errors of the clients app; pages and the API turn them into clear messages."""
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 from config.errors import DomainError
 
 
@@ -60,3 +63,34 @@ class UsernameTakenError(ClientsError):
 
     http_status = 409
     code = "username_taken"
+
+
+class InvalidClientInput(ClientsError, ValidationError):
+    """A value a client or an organisation cannot hold (too long, not a time zone...): a
+    domain refusal for the API and the admin, and a ValidationError on the field for the
+    pages' forms, raised before anything is written (X6)."""
+
+    code = "validation_error"
+
+    def __init__(self, errors: dict[str, list[str]] | ValidationError) -> None:
+        ValidationError.__init__(self, errors)
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+class ClientNameTaken(InvalidClientInput):
+    """Another client of the organisation has this name, also when both were created at the
+    same moment (the unique constraint decided): nothing was created or renamed."""
+
+    http_status = 409
+    code = "client_name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            {
+                "name": [
+                    _("The name “%(name)s” is already used in this organisation.") % {"name": name}
+                ]
+            }
+        )

@@ -1,6 +1,7 @@
 """Refusals of the ledger. Each carries a message fit to show a person (X6); the API maps
 them to HTTP statuses (402 for missing credits, 409 for conflicts, 400 for bad input)."""
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
@@ -14,6 +15,26 @@ class CreditsError(DomainError):
 
 class InvalidAmount(CreditsError):
     code = "validation_error"
+
+
+class InvalidFields(InvalidAmount, ValidationError):
+    """Values a row cannot hold, by field: a domain refusal (a message, a status, a code) for
+    the API and the admin, and a ValidationError on each field for forms. Nothing changed."""
+
+    def __init__(self, errors: dict[str, list[str]] | ValidationError) -> None:
+        ValidationError.__init__(self, errors)
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+class InvalidPolicy(InvalidFields):
+    """A policy number past its bound (months, days, threshold), or a policy the pool's rules
+    refuse."""
+
+
+class InvalidRateCard(InvalidFields):
+    """A rate-card line, price or SMS rate its rules refuse (a cost past the bound...)."""
 
 
 class InactiveClient(CreditsError):

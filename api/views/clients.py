@@ -117,15 +117,16 @@ class ClientList(ClientFigures, mixins.ListModelMixin, ApiView):
         summary="Create a client",
         description=(
             "A new client of the organisation's kind unless `kind` names another, with no "
-            "credits assigned and no limit. The name, and the `external_id` when given, must "
-            "be unique in the organisation (a duplicate is a `validation_error` on that field). "
+            "credits assigned and no limit. The name must be unique in the organisation (a "
+            "duplicate is `client_name_taken`, also when another request took it a moment "
+            "ago), and so must the `external_id` when given (a `validation_error` on it). "
             "Keys of the whole organisation only: a key tied to a client gets "
             "`client_not_allowed`."
         ),
         request=ClientCreateSerializer,
         responses={
             201: ClientSerializer,
-            **problems("client_not_allowed", write=True),
+            **problems("client_not_allowed", "client_name_taken", write=True),
         },
         examples=[
             OpenApiExample(
@@ -164,14 +165,15 @@ class ClientDetail(ClientFigures, ApiView):
         operation_id="clients_update",
         summary="Rename a client, change its access or external id",
         description=(
-            "Only the fields sent change. A name or `external_id` another client has is a "
-            "`validation_error` on that field, and nothing changes. Keys of the whole "
+            "Only the fields sent change. A name another client has is `client_name_taken`, "
+            "an `external_id` another client has a `validation_error` on that field, and "
+            "nothing changes. Keys of the whole "
             "organisation only."
         ),
         request=ClientUpdateSerializer,
         responses={
             200: ClientSerializer,
-            **problems("client_not_allowed", "not_found", write=True),
+            **problems("client_not_allowed", "not_found", "client_name_taken", write=True),
         },
         examples=[
             OpenApiExample(

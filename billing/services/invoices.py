@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from billing.exceptions import BillingError, InvoiceLocked
+from billing.exceptions import BillingError, InvoiceLocked, OutOfBounds
 from billing.models import (
     Invoice,
     InvoiceCounter,
@@ -21,13 +22,20 @@ from billing.models import (
     Purchase,
 )
 from billing.money import cents
-from billing.pricing import taxed
+from billing.pricing import MAX_UNIT_PRICE, exact_amount, taxed
 from billing.services.common import User, local_date
 from billing.services.profiles import profile_of
 from clients.models import Organisation
 from config.jobs import enqueue_on_commit
 from credits import services as credit_services
+from credits.bounds import ENTRY_REFERENCE_LENGTH, MAX_CREDITS
 from webhooks import events as webhook_events
+
+MAX_DUE_DAYS = 365  # payment terms (enterprise terms are 30 days)
+DESCRIPTION_LENGTH = 300  # InvoiceLine.description
+# A voided purchase's reason is the reference of the ledger entry that takes its credits back,
+# after "<number> voided: ".
+MAX_VOID_REASON = ENTRY_REFERENCE_LENGTH - 60
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,31 @@ class Line:
     quantity: int
     unit_price: Decimal
     amount: Decimal
+
+
+def _check_invoice(lines: list[Line], due_days: object) -> None:
+    """Every number and text of the invoice within its column, before the gapless counter
+    moves (a refusal after it would leave a gap, or a 500)."""
+    if not isinstance(due_days, int) or isinstance(due_days, bool):
+        raise OutOfBounds(_("Payment terms are a whole number of days."))
+    if not 0 <= due_days <= MAX_DUE_DAYS:
+        raise OutOfBounds(_("Payment terms are 0 to %(max)d days.") % {"max": MAX_DUE_DAYS})
+    for line in lines:
+        quantity = line.quantity
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise OutOfBounds(_("A line's quantity is a whole number."))
+        if abs(quantity) > MAX_CREDITS:
+            raise OutOfBounds(
+                _("A line's quantity is at most %(max)s.")
+                % {"max": number_format(MAX_CREDITS, force_grouping=True)}
+            )
+        exact_amount(line.unit_price, most=MAX_UNIT_PRICE)
+        exact_amount(line.amount)
+        if not isinstance(line.description, str) or len(line.description) > DESCRIPTION_LENGTH:
+            raise OutOfBounds(
+                _("A line's description holds at most %(max)d characters.")
+                % {"max": DESCRIPTION_LENGTH}
+            )
 
 
 def _next_number(series: str, year: int) -> int:
@@ -77,7 +110,9 @@ def issue_invoice(
 ) -> Invoice:
     """Write an invoice (or credit note) with its number, lines and totals, in the buyer's
     language; its PDF is rendered and e-mailed by a job enqueued once the transaction
-    commits (and found by the sweep if that enqueue is lost)."""
+    commits (and found by the sweep if that enqueue is lost). Lines and terms past what the
+    invoice's columns hold are refused (OutOfBounds) before a number is taken."""
+    _check_invoice(lines, due_days)
     series = (
         settings.CREDIT_NOTE_SERIES if kind == InvoiceKind.CREDIT_NOTE else settings.INVOICE_SERIES
     )
@@ -141,7 +176,7 @@ def record_payment(
         webhook_events.invoice_paid(invoice, now=now)
         return None
     paid = sum(invoice.payments.values_list("amount", flat=True), Decimal("0.00"))
-    amount = cents(invoice.total - paid if amount is None else amount)
+    amount = cents(invoice.total - paid if amount is None else exact_amount(amount))
     if amount <= 0 or paid + amount > invoice.total:
         raise BillingError(_("A payment must be positive and not exceed what is due."))
     recorded = Payment.objects.create(
@@ -184,6 +219,8 @@ def void_invoice(*, invoice: Invoice, reason: str, now: datetime, actor: User = 
         raise InvoiceLocked(_("This invoice is already void."))
     if not reason.strip():
         raise BillingError(_("Say why the invoice is voided."))
+    if len(reason) > MAX_VOID_REASON:
+        raise BillingError(_("Say why in at most %(max)d characters.") % {"max": MAX_VOID_REASON})
     purchase = Purchase.objects.filter(invoice=invoice).select_related("lot").first()
     if purchase is not None and purchase.lot is not None:
         credit_services.revoke_lot(

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from billing import gateway as payment
 from billing.exceptions import BillingError, PaymentDeclined
@@ -13,6 +14,9 @@ from billing.services.common import local_date
 from clients.models import Organisation
 
 PROFILE_FIELDS = ("legal_name", "address", "vat_number", "email")
+# A year a date (and the profile's column) can hold; whether the card has expired, or
+# expires too far ahead, is the gateway's to say.
+MAX_CARD_YEAR = 9999
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,14 @@ def profile_of(organisation: Organisation) -> BillingProfile:
 
 
 def tokenise(*, organisation: Organisation, card: CardDetails, now: datetime) -> payment.SavedCard:
-    """Hand the card to the gateway and get its token back (nothing stored here)."""
+    """Hand the card to the gateway and get its token back (nothing stored here). An expiry
+    that is not a whole month and year, or a year past any date, is refused first: the
+    profile keeps it in a small column, and no gateway need see it."""
+    month, year = card.exp_month, card.exp_year
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (month, year)) or not (
+        1 <= year <= MAX_CARD_YEAR
+    ):
+        raise PaymentDeclined(_("Give the card's expiry as a month (1 to 12) and a year."))
     try:
         return payment.get_gateway().save_card(
             number=card.number,

@@ -36,7 +36,7 @@ from billing.models import (
     PurchaseOrigin,
     PurchaseStatus,
 )
-from billing.pricing import price_credits, price_package
+from billing.pricing import check_quantity, price_credits, price_package
 from billing.services.common import User, fingerprint
 from billing.services.completion import complete_recorded, describe, renewal_declined
 from billing.services.profiles import CardDetails, profile_of, put_card_on_file, tokenise
@@ -94,6 +94,8 @@ def purchase(
     """
     if (package is None) == (credits is None):
         raise BillingError(_("Choose a package or a number of credits."))
+    if credits is not None:
+        check_quantity(credits)
     if method not in (PaymentMethod.CARD, PaymentMethod.ENTERPRISE_TERMS):
         raise BillingError(_("Pay by card or on enterprise terms."))
     typed = None

@@ -115,8 +115,9 @@ def _cap(value: object, one_top_up: PriceQuote) -> Decimal:
         cap = None if isinstance(value, (float, bool)) else Decimal(str(value))
     except InvalidOperation:
         cap = None
-    if cap is None or not cap.is_finite() or cap != cents(cap):
+    if cap is None or not cap.is_finite():
         raise BillingError(_("Give the monthly cap as an amount with at most two decimals."))
+    # The bounds before the rounding: 1e100000 cannot be rounded to the cent.
     if cap > MAX_MONTHLY_CAP:
         raise BillingError(
             _("The monthly cap is at most %(max)s.")
@@ -127,6 +128,8 @@ def _cap(value: object, one_top_up: PriceQuote) -> Decimal:
             _("The monthly cap must cover at least one top-up: %(total)s.")
             % {"total": Money(one_top_up.total, one_top_up.currency)}
         )
+    if cap != cents(cap):
+        raise BillingError(_("Give the monthly cap as an amount with at most two decimals."))
     return cap
 
 

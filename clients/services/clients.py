@@ -5,16 +5,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from clients.exceptions import OwnClientError
+from clients.exceptions import ClientNameTaken, InvalidClientInput, OwnClientError
 from clients.models import AccessMode, Client, ClientKind, Organisation
 from credits import services as credit_services
-
-
-def _name_taken(name: str) -> ValidationError:
-    return ValidationError(
-        {"name": _("The name “%(name)s” is already used in this organisation.") % {"name": name}},
-        code="unique",
-    )
 
 
 def _external_id_taken(external_id: str) -> ValidationError:
@@ -41,7 +34,7 @@ def _check_name_free(client: Client) -> None:
     """Said in the organisation's own words rather than Django's "Client with this
     Organisation and Name already exists", which names lists and sub-accounts wrongly."""
     if _others(client, name=client.name).exists():
-        raise _name_taken(client.name)
+        raise ClientNameTaken(client.name)
 
 
 def _check_external_id_free(client: Client) -> None:
@@ -54,18 +47,25 @@ def _check_external_id_free(client: Client) -> None:
 def _save(client: Client) -> None:
     """Two requests creating (or renaming to) the same name or external id at once both pass
     the checks above; the database's unique constraints refuse the second, which gets the
-    same message instead of a 500. The savepoint keeps the caller's transaction usable."""
-    _check_name_free(client)
-    _check_external_id_free(client)
+    same refusal instead of a 500. The savepoint keeps the caller's transaction usable.
+
+    Lengths and kinds are checked first (`InvalidClientInput`, a ClientsError that is also a
+    ValidationError on the field): SQLite would keep a name of any length, PostgreSQL
+    refuse it with a DataError."""
     # The constraints are the database's to enforce (below); checking them here too would
     # answer a race with Django's wording.
-    client.full_clean(validate_constraints=False)
+    try:
+        client.full_clean(validate_constraints=False)
+    except ValidationError as invalid:
+        raise InvalidClientInput(invalid) from invalid
+    _check_name_free(client)
+    _check_external_id_free(client)
     try:
         with transaction.atomic():
             client.save()
     except IntegrityError as error:
         if _others(client, name=client.name).exists():
-            raise _name_taken(client.name) from error
+            raise ClientNameTaken(client.name) from error
         if client.external_id and _others(client, external_id=client.external_id).exists():
             raise _external_id_taken(client.external_id) from error
         raise
@@ -81,7 +81,9 @@ def create_client(
     external_id: str = "",
 ) -> Client:
     """A new client of the organisation's own kind unless another is named. A duplicate name
-    or external id (the caller's own id for it, K4) raises a ValidationError on that field."""
+    is a `ClientNameTaken` (409; a ValidationError on the name too), also when another request
+    took it a moment ago; a duplicate external id (the caller's own id for it, K4) a
+    ValidationError on that field."""
     kind = kind or organisation.client_kind
     if kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))

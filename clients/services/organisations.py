@@ -1,11 +1,22 @@
 """Opening an organisation, and changing its settings."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clients.exceptions import InvalidClientInput
 from clients.models import Client, ClientKind, Membership, Organisation, Role
 from clients.vocabulary import PRESET_CLIENTS
 from credits import services as credit_services
+
+
+def _clean(row: Organisation | Client) -> None:
+    """The model's rules (lengths, a known time zone, a free slug) before anything is written:
+    a ClientsError that is also a ValidationError on the field (X6)."""
+    try:
+        row.full_clean()
+    except ValidationError as invalid:
+        raise InvalidClientInput(invalid) from invalid
 
 
 @transaction.atomic
@@ -33,11 +44,11 @@ def create_organisation(
         client_kind=client_kind,
         clients_choose_access=clients_choose_access,
     )
-    organisation.full_clean()
+    _clean(organisation)
     organisation.save()
     Membership.objects.create(user=owner, organisation=organisation, role=Role.OWNER)
     own = Client(organisation=organisation, name=name, kind=ClientKind.OWN)
-    own.full_clean()
+    _clean(own)
     own.save()
     credit_services.open_pool(organisation=organisation, preset=preset)
     credit_services.install_rate_card(organisation=organisation, preset=preset)
@@ -49,6 +60,6 @@ def create_organisation(
 def update_organisation(*, organisation: Organisation, **changes: str) -> Organisation:
     for field, value in changes.items():
         setattr(organisation, field, value)
-    organisation.full_clean()
+    _clean(organisation)
     organisation.save()
     return organisation

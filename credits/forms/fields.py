@@ -3,9 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-# Far above any real order (a thousand billion credits) and far below what a sum of such
-# figures can overflow (2**63): a number past it is a typo or a probe, refused by the form.
-MAX_CREDITS = 10**12
+from credits.bounds import MAX_CREDITS  # the services' own bound (credits.bounds)
+
+__all__ = ["MAX_CREDITS", "CreditsField"]
 
 
 class CreditsField(forms.IntegerField):

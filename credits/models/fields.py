@@ -14,9 +14,11 @@ On other databases (SQLite, the embedded default) the column carries an ordinary
 field also validates its bound in forms and `full_clean`.
 """
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from credits.bounds import MAX_DAYS, MAX_MONTHS
 
 # The domains, created by credits migrations 0011 and 0013 on PostgreSQL.
 COUNT_DOMAIN = "credits_count"
@@ -26,11 +28,12 @@ DAYS_DOMAIN = "credits_days"
 
 
 class _BoundedByDomain:
-    """A whole number at least `least`: a domain's type on PostgreSQL, a column CHECK
-    elsewhere."""
+    """A whole number at least `least` (and at most `most`, where set): a domain's type on
+    PostgreSQL, a column CHECK elsewhere."""
 
     domain: str
     least: int
+    most: int | None = None
 
     def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
         if connection.vendor == "postgresql":
@@ -40,10 +43,16 @@ class _BoundedByDomain:
     def db_check(self, connection: BaseDatabaseWrapper) -> str | None:
         if connection.vendor == "postgresql":
             return None  # the domain refuses it
-        return f'"%(column)s" >= {self.least}' % self.db_type_parameters(connection)
+        check = f'"%(column)s" >= {self.least}'
+        if self.most is not None:
+            check += f' AND "%(column)s" <= {self.most}'
+        return check % self.db_type_parameters(connection)
 
     def formfield(self, **kwargs: object) -> object:
-        return super().formfield(**{"min_value": self.least, **kwargs})
+        bounds = {"min_value": self.least}
+        if self.most is not None:
+            bounds["max_value"] = self.most
+        return super().formfield(**{**bounds, **kwargs})
 
 
 class CreditCountField(_BoundedByDomain, models.BigIntegerField):
@@ -63,16 +72,19 @@ class PositiveCreditCountField(CreditCountField):
 
 
 class MonthsField(_BoundedByDomain, models.SmallIntegerField):
-    """A number of months, at least one."""
+    """A number of months, from one to MAX_MONTHS (credits.bounds): past it the expiry dates
+    it makes leave the calendar (migration 0022 bounds the domain and SQLite's CHECK)."""
 
     domain = MONTHS_DOMAIN
     least = 1
-    default_validators = [MinValueValidator(1)]
+    most = MAX_MONTHS
+    default_validators = [MinValueValidator(1), MaxValueValidator(MAX_MONTHS)]
 
 
 class DaysField(_BoundedByDomain, models.SmallIntegerField):
-    """A number of days, zero or more."""
+    """A number of days, from zero to MAX_DAYS (credits.bounds)."""
 
     domain = DAYS_DOMAIN
     least = 0
-    default_validators = [MinValueValidator(0)]
+    most = MAX_DAYS
+    default_validators = [MinValueValidator(0), MaxValueValidator(MAX_DAYS)]

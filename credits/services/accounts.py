@@ -1,12 +1,13 @@
 """Opening pools and client accounts, and the policies on them (presets of the seed systems)."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from clients.models import Client, ClientKind, Organisation
-from credits.exceptions import (
-    InvalidAmount,
-)
+from credits import bounds
+from credits.exceptions import InvalidAmount, InvalidPolicy
 from credits.models import (
     ClientAccount,
     CreditPool,
@@ -67,14 +68,54 @@ POLICY_FIELDS = (
 )
 
 
+def _policy_bounds() -> dict[str, tuple[int, int, str]]:
+    """(least, most, message) of each number of the policy (credits.bounds)."""
+    days = _("A reminder comes 0 to %(max)d days before the expiry.") % {"max": bounds.MAX_DAYS}
+    return {
+        "expiry_months": (
+            1,
+            bounds.MAX_MONTHS,
+            _("Credits expire after 1 to %(max)d months.") % {"max": bounds.MAX_MONTHS},
+        ),
+        "reminder_days": (0, bounds.MAX_DAYS, days),
+        "second_reminder_days": (0, bounds.MAX_DAYS, days),
+        "low_balance_threshold": (
+            0,
+            bounds.MAX_CREDITS,
+            _("The threshold is a whole number of credits from 0 (no alert) to %(max)s.")
+            % {"max": number_format(bounds.MAX_CREDITS, force_grouping=True)},
+        ),
+    }
+
+
+def _check_policy(policy: dict[str, object]) -> None:
+    """Every number of the policy within its bound, before the pool is locked: SQLite would
+    keep 120000 months, after which every grant fails (its expiry is past the year 9999)."""
+    errors: dict[str, list[str]] = {}
+    for name, (least, most, message) in _policy_bounds().items():
+        if name in policy:
+            value = policy[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not least <= value <= most:
+                errors[name] = [message]
+    if errors:
+        raise InvalidPolicy(errors)
+
+
 @transaction.atomic
 def update_policy(*, organisation: Organisation, **policy: object) -> CreditPool:
+    """Change the pool's policies; a number past its bound or a policy the pool's rules refuse
+    is an InvalidPolicy naming the field (a domain error and a ValidationError), and nothing
+    changes."""
     unknown = set(policy) - set(POLICY_FIELDS)
     if unknown:
         raise InvalidAmount(_("Unknown policy fields: %s") % ", ".join(sorted(unknown)))
+    _check_policy(policy)
     pool = _lock_pool(organisation.pk)
     for name, value in policy.items():
         setattr(pool, name, value)
-    pool.full_clean()
+    try:
+        pool.full_clean()
+    except ValidationError as invalid:
+        raise InvalidPolicy(invalid) from invalid
     pool.save(update_fields=list(policy))
     return pool

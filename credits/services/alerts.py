@@ -31,8 +31,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clients.models import Organisation
+from credits.bounds import MAX_CREDITS, MAX_DAYS
 from credits.exceptions import InvalidAmount
-from credits.forms.fields import MAX_CREDITS
 from credits.models import (
     CreditPool,
     ExpiryReminder,
@@ -54,7 +54,7 @@ SENDING_LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=5)
 LONGEST_RETRY = timedelta(hours=6)
 MAX_ATTEMPTS = 12
-MAX_LEAD_DAYS = 365
+MAX_LEAD_DAYS = MAX_DAYS
 
 
 # --- notices: record, commit, send, mark ---------------------------------------------------

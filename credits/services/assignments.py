@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clients.models import Client, ClientKind, Organisation
+from credits import bounds
 from credits.exceptions import (
     ForeignClient,
     InsufficientCredits,
@@ -22,6 +23,7 @@ from credits.models import (
 from credits.services.core import (
     User,
     _check_credits,
+    _check_key,
     _fingerprint,
     _lock_pool,
     _refuse_inactive,
@@ -34,6 +36,12 @@ from credits.services.core import (
 from credits.services.expiry import _begin
 
 # --- assignments (G3, G4, S5) and limits (D4) ---------------------------------------------
+
+
+def _check_texts(reference: str, idempotency_key: str) -> None:
+    """The reference is kept by the assignment (200 characters) and its entry."""
+    bounds.check_text(reference, bounds.REFERENCE_LENGTH, _("A reference"))
+    _check_key(idempotency_key)
 
 
 @transaction.atomic
@@ -50,6 +58,7 @@ def assign(
 ) -> Assignment:
     """Move unassigned credits to one client of the same organisation (S7)."""
     _check_credits(credits)
+    _check_texts(reference, idempotency_key)
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("Credits cannot move to another organisation's client."))
     fingerprint = _fingerprint("assign", client=client.pk, credits=credits, reference=reference)
@@ -118,6 +127,7 @@ def unassign(
     """Take assigned credits back to the pool, where the organisation's policy allows it (the
     serious-game preset never does, G3)."""
     _check_credits(credits)
+    _check_texts(reference, idempotency_key)
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
     fingerprint = _fingerprint("unassign", client=client.pk, credits=credits, reference=reference)

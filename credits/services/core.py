@@ -12,11 +12,11 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from clients.models import Client
+from credits import bounds
 from credits.exceptions import (
     IdempotencyConflict,
     InactiveClient,
     InsufficientCredits,
-    InvalidAmount,
 )
 from credits.models import (
     ClientAccount,
@@ -94,11 +94,13 @@ def _lock_pool(organisation_id: int) -> CreditPool:
 
 
 def _check_credits(credits: object, *, allow_zero: bool = False) -> int:
-    if not isinstance(credits, int) or isinstance(credits, bool):
-        raise InvalidAmount(_("Credits are whole numbers."))
-    if credits < 0 or (credits == 0 and not allow_zero):
-        raise InvalidAmount(_("The number of credits must be positive."))
-    return credits
+    """Whole, positive (or zero) and at most `bounds.MAX_CREDITS`: checked before any lock or
+    write, so a number past a bigint is a refusal on both databases (X6)."""
+    return bounds.check_credits(credits, least=0 if allow_zero else 1)
+
+
+def _check_key(key: str) -> str:
+    return bounds.check_text(key, bounds.IDEMPOTENCY_KEY_LENGTH, _("An idempotency key"))
 
 
 def _refuse_inactive(client: Client) -> None:

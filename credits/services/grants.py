@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clients.models import Organisation
+from credits import bounds
 from credits.exceptions import (
     CreditsAlreadySpent,
     InsufficientCredits,
@@ -23,6 +24,7 @@ from credits.models import (
 from credits.services.core import (
     User,
     _check_credits,
+    _check_key,
     _fingerprint,
     _remember,
     _take_from_lots,
@@ -60,6 +62,9 @@ def grant(
     A purchase, where the policy says so, pushes the expiry of the credits still held to the
     new lot's (S4), and counts as use of the account for the inactivity rule (D3)."""
     _check_credits(credits)
+    unit_cost = bounds.check_unit_cost(unit_cost)
+    bounds.check_text(reference, bounds.REFERENCE_LENGTH, _("A reference"))
+    _check_key(idempotency_key)
     if source not in LotSource.values:
         raise InvalidAmount(_("Unknown source of credits: %s") % source)
     if source == LotSource.PLAN_ALLOWANCE and not isinstance(expires_at, datetime):
@@ -142,8 +147,13 @@ def adjust(
     unassigned credits in spending order. Never silent: the reason is required."""
     if not isinstance(credits, int) or isinstance(credits, bool) or credits == 0:
         raise InvalidAmount(_("An adjustment is a non-zero whole number of credits."))
-    if not reason.strip():
+    if abs(credits) > bounds.MAX_CREDITS:
+        raise bounds.too_many_credits()
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidAmount(_("An adjustment needs a reason."))
+    # The reason is the reference of the lot (or of the entries) it writes.
+    bounds.check_text(reason, bounds.REFERENCE_LENGTH, _("The reason"))
+    _check_key(idempotency_key)
     if credits > 0:
         lot = grant(
             organisation=organisation,
@@ -176,6 +186,7 @@ def revoke_lot(*, lot: Lot, reason: str, now: datetime, actor: User = None) -> L
     """Take a lot's credits back when its purchase is cancelled (a voided invoice). Refused
     once any of them were spent or expired, since credits are not refunded (S7), and while
     they are assigned to clients or held (the unassigned credits must cover the lot)."""
+    bounds.check_text(reason, bounds.ENTRY_REFERENCE_LENGTH, _("The reason"))
     work, _replayed = _begin(lot.organisation_id, now=now, actor=actor)
     locked = Lot.objects.get(pk=lot.pk)
     if locked.remaining < locked.quantity:

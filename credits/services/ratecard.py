@@ -17,14 +17,17 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from clients.models import Client, Organisation
-from credits import ratecards, selectors
+from credits import bounds, ratecards, selectors
 from credits.exceptions import (
     InvalidAmount,
+    InvalidRateCard,
+    PricingError,
     QuoteExpired,
     QuoteMismatch,
     QuoteUsed,
@@ -40,7 +43,7 @@ from credits.models import (
     SmsRate,
 )
 from credits.presets import RATE_CARDS, SMS_RATES
-from credits.pricing import match_key
+from credits.pricing import Price, match_key
 from credits.ratecards import RateCard, Repriced
 from credits.selectors import SMS_CSV_COLUMNS
 from credits.services.spending import debit, hold
@@ -99,10 +102,18 @@ def _install_rate_card(organisation: Organisation, preset: str) -> list[Billable
     return actions
 
 
+def _clean(row: models.Model, **options: object) -> None:
+    """The model's rules (bounds included): refused as a domain error on the fields."""
+    try:
+        row.full_clean(**options)
+    except ValidationError as invalid:
+        raise InvalidRateCard(invalid) from invalid
+
+
 @transaction.atomic
 def save_action(*, action: BillableAction) -> BillableAction:
     """Create or change a rate-card line (admin); the model's rules are checked first."""
-    action.full_clean()
+    _clean(action)
     action.save()
     ratecards.forget(action.organisation_id)  # not needed (the version says it), but sooner
     return action
@@ -110,9 +121,9 @@ def save_action(*, action: BillableAction) -> BillableAction:
 
 @transaction.atomic
 def save_action_price(*, row: ActionPrice) -> ActionPrice:
-    row.full_clean(exclude=["match_key"])
+    _clean(row, exclude=["match_key"])
     row.match_key = match_key(row.match)
-    row.full_clean()
+    _clean(row)
     row.save()
     ratecards.forget(row.action.organisation_id)
     return row
@@ -122,7 +133,7 @@ def save_action_price(*, row: ActionPrice) -> ActionPrice:
 def save_sms_rate(*, rate: SmsRate) -> SmsRate:
     rate.country = rate.country.strip().upper()
     rate.calling_code = rate.calling_code.strip().lstrip("+")
-    rate.full_clean()
+    _clean(rate)
     rate.save()
     ratecards.forget(rate.organisation_id)
     return rate
@@ -165,6 +176,20 @@ def import_sms_rates(*, organisation: Organisation, csv_text: str) -> int:
     return len(rates)
 
 
+def _within_bounds(priced: Price) -> Price:
+    """An action priced past what one operation may spend (units of 2**62, or of 5,000
+    digits) is refused as pricing, before a quote, hold or consumption is written."""
+    if priced.credits > bounds.MAX_CREDITS:
+        raise PricingError(
+            _(
+                "This would cost more than %(max)s credits, more than one operation may spend: "
+                "ask for fewer units."
+            )
+            % {"max": number_format(bounds.MAX_CREDITS, force_grouping=True)}
+        )
+    return priced
+
+
 def _local(moment: datetime, client: Client) -> datetime:
     return moment.astimezone(ZoneInfo(client.organisation.time_zone))
 
@@ -201,7 +226,7 @@ def quote(
     happen (and why not). Stored, so that consuming it later charges exactly this price."""
     card, balance = _current_card(client.organisation_id)
     found = card.action(action)
-    priced = card.price(found, params)
+    priced = _within_bounds(card.price(found, params))
     check = selectors.spending_check(client=client, credits=priced.credits, now=now)
     return Quote.objects.create(
         organisation_id=client.organisation_id,
@@ -268,7 +293,7 @@ def _consume(
     if quote is None:
         params = {} if params is None else params
         card, found, priced = ratecards.priced(card, action, params)
-        credits, details = priced.credits, priced.details
+        credits, details = _within_bounds(priced).credits, priced.details
     else:
         card, found = ratecards.find(card, action)
         params = quote.params if params is None else params
@@ -354,6 +379,7 @@ def _hold_action(
     idempotency_key: str,
 ) -> Hold:
     card, found, priced = ratecards.priced(card, action, params)
+    _within_bounds(priced)
     try:
         return hold(
             client=client,

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clients.models import Client
+from credits import bounds
 from credits.exceptions import (
     ForeignClient,
     HoldExpired,
@@ -28,6 +29,7 @@ from credits.services import database_debit
 from credits.services.core import (
     User,
     _check_credits,
+    _check_key,
     _fingerprint,
     _lock_pool,
     _refuse_inactive,
@@ -40,6 +42,13 @@ from credits.services.core import (
 from credits.services.expiry import _begin, _expire_due_locked, _release_hold
 
 # --- credits out: debit, holds -------------------------------------------------------------
+
+
+def _check_texts(action_code: str, description: str, idempotency_key: str) -> None:
+    """What a consumption or a hold keeps in columns of fixed length (X6)."""
+    bounds.check_text(action_code, bounds.ACTION_CODE_LENGTH, _("An action's code"))
+    bounds.check_text(description, bounds.DESCRIPTION_LENGTH, _("A description"))
+    _check_key(idempotency_key)
 
 
 def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, Split]:
@@ -77,6 +86,7 @@ def debit(
     On PostgreSQL the debit is one statement (`database_debit`); it hands the debit back to
     the Python path below when expiry is due, and SQLite always takes the Python path."""
     _check_credits(credits, allow_zero=True)
+    _check_texts(action_code, description, idempotency_key)
     params = params or {}
     db = database_debit.database()
     if db is not None:
@@ -278,6 +288,7 @@ def hold(
     count against the client's assignment and limit as a debit would. `hold_action` passes
     the rate-card version it priced with: `Repriced` when the card changed since."""
     _check_credits(credits)
+    _check_texts(action_code, description, idempotency_key)
     if expires_at <= now:
         raise InvalidAmount(_("A hold must expire in the future."))
     params = params or {}
@@ -347,6 +358,7 @@ def capture(
     where it came from. A hold past its expiry is released instead and the capture refused."""
     if credits is not None:
         _check_credits(credits)
+    bounds.check_text(description, bounds.DESCRIPTION_LENGTH, _("A description"))
     with transaction.atomic():
         work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
         account = work.account(hold.client_id)  # fixed order: pool, account, then the hold
