@@ -30,6 +30,33 @@ def pytest_collection_modifyitems(config, items) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_passes_the_ledger_guard():
+    """Django empties the database after each transactional test (and `live_server` test)
+    with one `TRUNCATE` of every table, which the ledger's tables refuse on PostgreSQL (credits
+    migration 0021). The test run's flush runs it with `session_replication_role = replica`,
+    under which no ordinary trigger fires. Only a superuser may set that parameter (the test
+    server's `postgres`), never the application's role (`manage.py grant_app_role`): the
+    guard stays whole in production, and `SET LOCAL` ends with the flush's transaction. SQLite
+    has no TRUNCATE: its flush is untouched."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        if sql_list:
+            sql_list = [
+                "SET LOCAL session_replication_role = replica",
+                *sql_list,
+                "SET LOCAL session_replication_role = DEFAULT",
+            ]
+        return original(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, password: str = "a-long-test-password", **extra):
