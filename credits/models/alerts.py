@@ -77,6 +77,7 @@ class Notice(models.Model):
                 fields=["organisation", "key"],
                 condition=~Q(key=""),
                 name="notice_key_once_per_organisation",
+                violation_error_message=_("This notice was already recorded for the organisation."),
             )
         ]
 
@@ -108,7 +109,9 @@ class ExpiryReminder(models.Model):
     lead_days = models.PositiveSmallIntegerField(_("lead time (days)"))
     expires_at = models.DateTimeField(_("expires at"))
     credits = models.BigIntegerField(_("credits remaining when sent"))
-    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="reminders")
+    notice = models.ForeignKey(
+        Notice, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("notice")
+    )
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -120,11 +123,17 @@ class ExpiryReminder(models.Model):
                 fields=["lot", "lead_days", "expires_at"],
                 condition=Q(lot__isnull=False),
                 name="reminder_once_per_lot_and_lead_time",
+                violation_error_message=_(
+                    "This reminder was already recorded for the lot, lead time and expiry."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["organisation", "lead_days", "expires_at"],
                 condition=Q(lot__isnull=True),
                 name="reminder_once_per_inactivity_deadline",
+                violation_error_message=_(
+                    "This reminder was already recorded for the lead time and inactivity deadline."
+                ),
             ),
         ]
 

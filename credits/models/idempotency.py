@@ -22,7 +22,11 @@ class IdempotencyKey(models.Model):
         verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "key"], name="idempotency_key_unique_per_organisation"
+                fields=["organisation", "key"],
+                name="idempotency_key_unique_per_organisation",
+                violation_error_message=_(
+                    "This idempotency key was already used in the organisation."
+                ),
             )
         ]
 

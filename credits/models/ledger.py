@@ -7,11 +7,13 @@ triggers (see migrations) are the last line of defence (X1, X2).
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Organisation
+from credits.bounds import MAX_CREDITS
 from credits.models.fields import (
     CreditCountField,
     DaysField,
@@ -93,7 +95,9 @@ class CreditPool(models.Model):
         default=7,
         help_text=_("0: no second reminder."),
     )
-    low_balance_threshold = CreditCountField(_("low-balance alert below"), default=0)
+    low_balance_threshold = CreditCountField(
+        _("low-balance alert below"), default=0, validators=[MaxValueValidator(MAX_CREDITS)]
+    )
 
     class Meta:
         verbose_name = _("credit pool")
@@ -104,6 +108,9 @@ class CreditPool(models.Model):
             models.CheckConstraint(
                 condition=Q(balance__gte=F("held") + F("assigned")),
                 name="pool_commitments_within_balance",
+                violation_error_message=_(
+                    "The credits held and assigned cannot exceed the pool's balance."
+                ),
             ),
         ]
 
@@ -146,7 +153,13 @@ class ClientAccount(models.Model):
     limit_kind = models.CharField(
         _("spending limit"), max_length=10, choices=LimitKind.choices, default=LimitKind.NONE
     )
-    limit = CreditCountField(_("limit (credits)"), null=True, blank=True)
+    limit = CreditCountField(
+        _("limit (credits)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_CREDITS)],
+        help_text=_("What the client may draw from the pool in the window; empty without a limit."),
+    )
     used = CreditCountField(_("used in the window"), default=0)
     window_start = models.DateTimeField(_("window start"), null=True, blank=True)
 
@@ -158,6 +171,10 @@ class ClientAccount(models.Model):
                 condition=Q(limit_kind="none", limit__isnull=True)
                 | (~Q(limit_kind="none") & Q(limit__isnull=False)),
                 name="client_limit_matches_kind",
+                violation_error_message=_(
+                    "A monthly or fixed spending limit needs its number of credits; "
+                    "“No limit” needs none."
+                ),
             ),
         ]
 
@@ -222,7 +239,9 @@ class Lot(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(remaining__lte=F("quantity")), name="lot_remaining_within_quantity"
+                condition=Q(remaining__lte=F("quantity")),
+                name="lot_remaining_within_quantity",
+                violation_error_message=_("A lot cannot have more credits left than it received."),
             ),
         ]
 
@@ -270,6 +289,10 @@ class Hold(models.Model):
             models.CheckConstraint(
                 condition=Q(credits=F("from_assigned") + F("from_pool")),
                 name="hold_funding_adds_up",
+                violation_error_message=_(
+                    "A hold's credits must equal what it takes from assigned credits and from "
+                    "the pool."
+                ),
             ),
         ]
 
@@ -311,10 +334,20 @@ class Consumption(models.Model):
     from_assigned = CreditCountField(_("from assigned credits"), default=0)
     from_pool = CreditCountField(_("from the pool"), default=0)
     hold = models.OneToOneField(
-        Hold, on_delete=models.PROTECT, null=True, blank=True, related_name="consumption"
+        Hold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consumption",
+        verbose_name=_("hold"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("person"),
     )
     created_at = models.DateTimeField(_("created at"))
 
@@ -334,6 +367,10 @@ class Consumption(models.Model):
             models.CheckConstraint(
                 condition=Q(credits=F("from_assigned") + F("from_pool")),
                 name="consumption_funding_adds_up",
+                violation_error_message=_(
+                    "A consumption's credits must equal what it took from assigned credits and "
+                    "from the pool."
+                ),
             ),
         ]
 
@@ -358,7 +395,11 @@ class Assignment(models.Model):
     reference = models.CharField(_("reference"), max_length=200, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("person"),
     )
     created_at = models.DateTimeField(_("created at"))
 
@@ -437,6 +478,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="entries",
         db_constraint=False,
+        verbose_name=_("consumption"),
     )
     hold = models.ForeignKey(
         Hold,
@@ -445,6 +487,7 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="entries",
         db_index=False,
+        verbose_name=_("hold"),
     )
     assignment = models.ForeignKey(
         Assignment,
@@ -453,9 +496,15 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="entries",
         db_index=False,
+        verbose_name=_("assignment"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("person"),
     )
     reference = models.CharField(_("reference"), max_length=300, blank=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, blank=True)

@@ -3,12 +3,13 @@ country, and the quotes shown before a paid action is confirmed (C5)."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Organisation
+from credits.bounds import MAX_CREDITS
 from credits.models.ledger import Consumption
 
 
@@ -34,6 +35,7 @@ class BillableAction(models.Model):
     credits = models.BigIntegerField(
         _("credits"),
         default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_CREDITS)],
         help_text=_("Flat: the cost. Per unit: the cost of one unit."),
     )
     unit_param = models.SlugField(
@@ -64,9 +66,17 @@ class BillableAction(models.Model):
         verbose_name_plural = _("billable actions")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "code"], name="action_code_unique_in_organisation"
+                fields=["organisation", "code"],
+                name="action_code_unique_in_organisation",
+                violation_error_message=_(
+                    "This organisation already has an action with this code."
+                ),
             ),
-            models.CheckConstraint(condition=Q(credits__gte=0), name="action_credits_not_negative"),
+            models.CheckConstraint(
+                condition=Q(credits__gte=0),
+                name="action_credits_not_negative",
+                violation_error_message=_("An action cannot cost a negative number of credits."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,15 +103,25 @@ class ActionPrice(models.Model):
     action = models.ForeignKey(BillableAction, on_delete=models.CASCADE, related_name="prices")
     match = models.JSONField(_("parameter values"), help_text=_('e.g. {"service": "legal"}'))
     match_key = models.CharField(max_length=300, editable=False)
-    credits = models.BigIntegerField(_("credits"))
+    credits = models.BigIntegerField(
+        _("credits"), validators=[MinValueValidator(0), MaxValueValidator(MAX_CREDITS)]
+    )
 
     class Meta:
         ordering = ["action", "match_key"]
         verbose_name = _("price by parameters")
         verbose_name_plural = _("prices by parameters")
         constraints = [
-            models.UniqueConstraint(fields=["action", "match_key"], name="action_price_unique"),
-            models.CheckConstraint(condition=Q(credits__gte=0), name="action_price_not_negative"),
+            models.UniqueConstraint(
+                fields=["action", "match_key"],
+                name="action_price_unique",
+                violation_error_message=_("This action already has a price for these values."),
+            ),
+            models.CheckConstraint(
+                condition=Q(credits__gte=0),
+                name="action_price_not_negative",
+                violation_error_message=_("A price cannot be a negative number of credits."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,7 +155,9 @@ class SmsRate(models.Model):
         max_length=4,
         validators=[RegexValidator(r"^[1-9][0-9]{0,3}$", _("Digits, without + or 00."))],
     )
-    credits_per_segment = models.BigIntegerField(_("credits per part"))
+    credits_per_segment = models.BigIntegerField(
+        _("credits per part"), validators=[MinValueValidator(1), MaxValueValidator(MAX_CREDITS)]
+    )
 
     class Meta:
         ordering = ["organisation__name", "country"]
@@ -143,10 +165,16 @@ class SmsRate(models.Model):
         verbose_name_plural = _("SMS rates")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "country"], name="sms_rate_one_per_country"
+                fields=["organisation", "country"],
+                name="sms_rate_one_per_country",
+                violation_error_message=_(
+                    "This organisation already has an SMS rate for this country."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(credits_per_segment__gt=0), name="sms_rate_positive"
+                condition=Q(credits_per_segment__gt=0),
+                name="sms_rate_positive",
+                violation_error_message=_("An SMS part costs at least 1 credit."),
             ),
         ]
 
@@ -169,12 +197,21 @@ class Quote(models.Model):
     reason = models.CharField(_("reason"), max_length=30, blank=True)
     message = models.CharField(_("message"), max_length=300, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("person"),
     )
     created_at = models.DateTimeField(_("created at"))
     expires_at = models.DateTimeField(_("valid until"))
     consumption = models.OneToOneField(
-        Consumption, on_delete=models.PROTECT, null=True, blank=True, related_name="quote"
+        Consumption,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quote",
+        verbose_name=_("consumption"),
     )
 
     class Meta:
@@ -182,7 +219,11 @@ class Quote(models.Model):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
         constraints = [
-            models.CheckConstraint(condition=Q(credits__gte=0), name="quote_credits_not_negative"),
+            models.CheckConstraint(
+                condition=Q(credits__gte=0),
+                name="quote_credits_not_negative",
+                violation_error_message=_("A quote cannot cost a negative number of credits."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -43,7 +43,11 @@ class UsageDay(models.Model):
         constraints = [
             # Its index serves "an organisation's days from … to …", the report's one read.
             models.UniqueConstraint(
-                fields=["organisation", "day", "client", "action_code"], name="usage_day_unique"
+                fields=["organisation", "day", "client", "action_code"],
+                name="usage_day_unique",
+                violation_error_message=_(
+                    "This day's usage is already counted for the client and action."
+                ),
             ),
         ]
         indexes = [
@@ -77,7 +81,9 @@ class UsagePersonDay(models.Model):
         verbose_name_plural = _("usage by person and day")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "actor_id", "day"], name="usage_person_day_unique"
+                fields=["organisation", "actor_id", "day"],
+                name="usage_person_day_unique",
+                violation_error_message=_("This day's usage is already counted for the person."),
             ),
         ]
 

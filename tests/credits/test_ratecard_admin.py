@@ -59,12 +59,12 @@ def test_trying_an_action_in_admin_shows_its_quote_c5(client, staff, sms_org):
     own = sms_org.clients.get(kind="own")
     response = client.post(
         reverse("admin:credits_billableaction_try", args=[action.pk]),
-        {"client": own.pk, "params": '{"text": "Hello", "recipients": ["+41791234567", "FR"]}'},
+        {"client": own.pk, "p_country": "CH", "p_text": "Hello"},
     )
     page = response.content.decode()
-    assert '<td id="quote-credits">4 credits</td>' in page
-    assert "Not enough credits: 4 needed, 0 available (4 short)." in page
-    assert Quote.objects.get().credits == 4
+    assert '<td id="quote-credits">3 credits</td>' in page
+    assert "Not enough credits: 3 needed, 0 available (3 short)." in page
+    assert Quote.objects.get().credits == 3
 
 
 def test_a_per_unit_action_without_its_unit_parameter_is_refused_in_admin_x6(
