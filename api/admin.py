@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from api import services
 from api.models import ApiKey, IdempotentRequest
-from config.admin_base import ReadOnlyAdmin
+from config.admin_base import PortalAdmin, ReadOnlyAdmin
 
 SHOWN = [
     "organisation",
@@ -47,7 +47,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(PortalAdmin):
     list_display = [
         "organisation",
         "name",
@@ -107,7 +107,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
+    def has_revoke_permission(self, request) -> bool:
+        """Revoking changes the key (`api.change_apikey`), whatever its page allows."""
+        return request.user.has_perm("api.change_apikey")
+
+    @admin.action(description=_("Revoke the selected keys"), permissions=["revoke"])
     def revoke(self, request, queryset) -> None:
         now = timezone.now()
         revoked = 0

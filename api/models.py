@@ -20,7 +20,10 @@ class Scope(models.TextChoices):
 
 class ApiKey(models.Model):
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="api_keys"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("organisation"),
     )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True)
@@ -58,6 +61,7 @@ class ApiKey(models.Model):
             models.CheckConstraint(
                 condition=Q(requests_per_minute__gte=1) & Q(requests_per_minute__lte=1_000_000),
                 name="api_key_rate_in_range",
+                violation_error_message=_("Requests per minute go from 1 to 1,000,000."),
             ),
         ]
 
@@ -86,20 +90,28 @@ class IdempotentRequest(models.Model):
     sees it running; a request that dies before answering leaves it running until its lease
     (`API_IDEMPOTENCY_LEASE`) ends, after which the key can be retried."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    state = models.CharField(max_length=8, choices=RequestState.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    body = models.BinaryField(default=b"")
-    created_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", verbose_name=_("organisation")
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("body fingerprint"), max_length=64)
+    state = models.CharField(_("state"), max_length=8, choices=RequestState.choices)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    body = models.BinaryField(_("answer"), default=b"")
+    created_at = models.DateTimeField(_("created at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("remembered API request")
+        verbose_name_plural = _("remembered API requests")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "key"], name="api_request_key_unique_in_organisation"
+                fields=["organisation", "key"],
+                name="api_request_key_unique_in_organisation",
+                violation_error_message=_(
+                    "This idempotency key was already used in this organisation."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["created_at"], name="api_request_created")]

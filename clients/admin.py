@@ -1,26 +1,50 @@
-"""Back office for organisations, memberships and clients (K1); writes go through services."""
+"""Back office for organisations, memberships, clients and people (K1); writes go through
+services.
+
+A refusal is a form error (or a page that says why), never an error beside "changed
+successfully": the forms ask the services' own checks (`clients.services.staff`) in `clean()`;
+when a concurrent change makes the service refuse at save time anyway, the refusal is shown
+as an error, nothing is logged and no success message is given (`RefusalsAsErrors`).
+"""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import model_ngettext, unquote
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from clients import services
+from clients import (
+    admin_logins,  # noqa: F401  (registers the login-protection admin)
+    admin_people,  # noqa: F401  (registers people and groups)
+    services,
+)
+from clients.admin_refusals import RefusalsAsErrors
 from clients.exceptions import ClientsError
 from clients.models import Client, Invitation, Membership, Organisation
 from clients.services import members as member_services
+from clients.services import staff
+from config.admin_base import PortalAdmin
 from credits.models import Preset
+
+User = get_user_model()
 
 
 class OrganisationAddForm(forms.ModelForm):
     owner = forms.ModelChoiceField(
-        queryset=get_user_model().objects.order_by("username"),
-        help_text="Becomes the owner; the own client and the credit pool are created too.",
+        label=_("owner"),
+        queryset=User.objects.order_by("username"),
+        help_text=_("Becomes the owner; the own client and the credit pool are created too."),
     )
     preset = forms.ChoiceField(
+        label=_("preset"),
         choices=Preset.choices,
         initial=Preset.CUSTOM,
-        help_text="Credit policies of one of the seed systems (editable later on the pool).",
+        help_text=_("Credit policies of one of the seed systems (editable later on the pool)."),
     )
 
     class Meta:
@@ -53,7 +77,7 @@ class ClientInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(PortalAdmin):
     list_display = [
         "name",
         "slug",
@@ -68,7 +92,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, ClientInline]
 
-    @admin.display(description="members")
+    @admin.display(description=_("members"))
     def member_count(self, obj: Organisation) -> int:
         return obj.memberships.count()
 
@@ -96,13 +120,38 @@ class OrganisationAdmin(admin.ModelAdmin):
         return False  # an organisation's ledger and invoices are kept for good
 
 
+class MembershipForm(forms.ModelForm):
+    """Asks the services' rules before saving: demoting the last owner is a form error."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "organisation", "role", "client"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        organisation = data.get("organisation") or getattr(self.instance, "organisation", None)
+        client = data.get("client")
+        if organisation and client and client.organisation_id != organisation.pk:
+            self.add_error("client", gettext("This client belongs to another organisation."))
+        role = data.get("role")
+        if self.instance.pk and role:
+            stored = Membership.objects.get(pk=self.instance.pk)
+            try:
+                staff.check_membership_change(membership=stored, role=role)
+            except ClientsError as error:
+                self.add_error("role", str(error))
+        return data
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(RefusalsAsErrors):
+    form = MembershipForm
     list_display = ["user", "organisation", "role", "client", "created_at"]
     list_filter = ["role", "organisation"]
     list_select_related = ["user", "organisation", "client"]
     search_fields = ["user__username", "user__email", "organisation__name"]
     autocomplete_fields = ["user", "organisation", "client"]
+    actions = ["delete_selected"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["user", "organisation"] if obj else []
@@ -122,23 +171,55 @@ class MembershipAdmin(admin.ModelAdmin):
                 )
                 obj.pk = created.pk
         except ClientsError as error:
-            messages.error(request, str(error))
+            self.refuse(request, error)
 
-    def delete_model(self, request, obj) -> None:
+    def delete_view(self, request, object_id, extra_context=None):
+        """Removing the last owner's membership is refused on a page that says why; the
+        removal itself goes through the service (under its lock), logged only when done."""
+        membership = self.get_object(request, unquote(object_id))
+        if membership is None or not self.has_delete_permission(request, membership):
+            return super().delete_view(request, object_id, extra_context)
         try:
-            services.remove_member(membership=obj)
+            staff.check_membership_removal(memberships=[membership])
         except ClientsError as error:
-            messages.error(request, str(error))
+            return self.refusal_page(request, membership, error)
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)
+        shown = str(membership)
+        try:
+            with transaction.atomic():
+                staff.remove_memberships(memberships=[membership])
+                self.log_deletions(request, [membership])
+        except ClientsError as error:
+            return self.refusal_page(request, membership, error)
+        return self.response_delete(request, shown, membership.pk)
 
-    def delete_queryset(self, request, queryset) -> None:
-        for membership in queryset:
-            self.delete_model(request, membership)
+    @admin.action(permissions=["delete"], description=_("Delete selected %(verbose_name_plural)s"))
+    def delete_selected(self, request, queryset):
+        """Django's confirmation page; the removal goes through the service, all or none."""
+        if not request.POST.get("post"):
+            return django_delete_selected(self, request, queryset)
+        memberships = list(queryset.select_related("organisation", "user"))
+        try:
+            with transaction.atomic():
+                removed = staff.remove_memberships(memberships=memberships)
+                self.log_deletions(request, memberships)
+        except ClientsError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        self.message_user(
+            request,
+            gettext("Successfully deleted %(count)d %(items)s.")
+            % {"count": removed, "items": model_ngettext(self.opts, removed)},
+            messages.SUCCESS,
+        )
+        return None
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(PortalAdmin):
     """Read-only: invitations are made by owners in the portal, where the link's host is
-    known. Staff may send one again or cancel it."""
+    known. Staff who may change invitations send one again or cancel it."""
 
     list_display = [
         "email",
@@ -167,7 +248,14 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # cancel instead: who was invited, by whom and when stays
 
-    @admin.action(description="Send again (a new link, valid 7 more days)")
+    def has_invitation_change_permission(self, request) -> bool:
+        """Sending again and cancelling change the invitation."""
+        return request.user.has_perm("clients.change_invitation")
+
+    @admin.action(
+        description=_("Send again (a new link, valid 7 more days)"),
+        permissions=["invitation_change"],
+    )
     def send_again(self, request, queryset) -> None:
         now = timezone.now()
         for invitation in queryset.select_related("organisation", "client", "invited_by"):
@@ -176,10 +264,13 @@ class InvitationAdmin(admin.ModelAdmin):
             except ClientsError as error:
                 messages.error(request, f"{invitation.email}: {error}")
             else:
-                level = messages.SUCCESS if sent.delivery == "sent" else messages.WARNING
-                messages.add_message(request, level, f"{sent.email}: {sent.delivery}")
+                if sent.delivery == "sent":
+                    level, outcome = messages.SUCCESS, gettext("sent")
+                else:
+                    level, outcome = messages.WARNING, gettext("not sent (retried later)")
+                messages.add_message(request, level, f"{sent.email}: {outcome}")
 
-    @admin.action(description="Cancel")
+    @admin.action(description=_("Cancel"), permissions=["invitation_change"])
     def cancel(self, request, queryset) -> None:
         now = timezone.now()
         for invitation in queryset:
@@ -189,8 +280,41 @@ class InvitationAdmin(admin.ModelAdmin):
                 messages.error(request, f"{invitation.email}: {error}")
 
 
+class ClientForm(forms.ModelForm):
+    """Asks the services' rules before saving: the own client stays own and active (G1),
+    and a name or external id taken in the organisation is a form error."""
+
+    class Meta:
+        model = Client
+        fields = ["organisation", "name", "kind", "access_mode", "external_id", "is_active"]
+
+    def _get_validation_exclusions(self):
+        """The organisation is read-only on the change page, so Django would skip the
+        constraints that name it (a name unique in the organisation); check them all."""
+        excluded = super()._get_validation_exclusions()
+        if self.instance.organisation_id is not None:
+            excluded.discard("organisation")
+        return excluded
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk:
+            stored = Client.objects.get(pk=self.instance.pk)
+            try:
+                staff.check_client_change(
+                    client=stored,
+                    is_active=data.get("is_active", stored.is_active),
+                    kind=data.get("kind", stored.kind),
+                )
+            except ClientsError as error:
+                field = "is_active" if stored.is_active != data.get("is_active") else "kind"
+                self.add_error(field if field in self.fields else None, str(error))
+        return data
+
+
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(RefusalsAsErrors):
+    form = ClientForm
     list_display = ["name", "organisation", "kind", "access_mode", "is_active", "created_at"]
     list_filter = ["kind", "access_mode", "is_active", "organisation"]
     search_fields = ["name", "organisation__name", "organisation__slug"]
@@ -212,10 +336,11 @@ class ClientAdmin(admin.ModelAdmin):
                     name=obj.name,
                     kind=obj.kind,
                     access_mode=obj.access_mode,
+                    external_id=obj.external_id,
                 )
                 obj.pk = created.pk
-        except ClientsError as error:
-            messages.error(request, str(error))
+        except (ClientsError, ValidationError) as error:
+            self.refuse(request, error)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: a client's history stays

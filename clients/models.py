@@ -77,10 +77,16 @@ class Membership(models.Model):
     """A person's place in an organisation; the role decides what they may see and do."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("person"),
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="memberships"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organisation"),
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     # A member tied to one client sees and spends only for it (clients.roles); owners and
@@ -101,11 +107,16 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "organisation"], name="membership_one_per_user_and_organisation"
+                fields=["user", "organisation"],
+                name="membership_one_per_user_and_organisation",
+                violation_error_message=_("This person is already a member of the organisation."),
             ),
             models.CheckConstraint(
                 condition=Q(client__isnull=True) | Q(role="member"),
                 name="membership_only_members_are_tied",
+                violation_error_message=_(
+                    "Only a member can be limited to one client; owners and admins see all."
+                ),
             ),
         ]
 
@@ -128,7 +139,12 @@ class AccessMode(models.TextChoices):
 class Client(models.Model):
     """A unit of an organisation that spends credits (G1, G7)."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="clients",
+        verbose_name=_("organisation"),
+    )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(
         _("kind"), max_length=12, choices=ClientKind.choices, default=ClientKind.CUSTOMER
@@ -157,14 +173,22 @@ class Client(models.Model):
                 fields=["organisation"],
                 condition=Q(kind="own"),
                 name="client_one_own_client_per_organisation",
+                violation_error_message=_(
+                    "The organisation already has its own client: it is created with it."
+                ),
             ),
             models.UniqueConstraint(
-                fields=["organisation", "name"], name="client_name_unique_in_organisation"
+                fields=["organisation", "name"],
+                name="client_name_unique_in_organisation",
+                violation_error_message=_("This name is already used in this organisation."),
             ),
             models.UniqueConstraint(
                 fields=["organisation", "external_id"],
                 condition=~Q(external_id=""),
                 name="client_external_id_unique_in_organisation",
+                violation_error_message=_(
+                    "This external ID is already used by another client of this organisation."
+                ),
             ),
         ]
 
@@ -182,7 +206,10 @@ class Invitation(models.Model):
     not be reached (a retry sends a fresh link)."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="invitations"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        verbose_name=_("organisation"),
     )
     email = models.EmailField(_("e-mail"))  # stored in lower case (clients.services.members)
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
@@ -231,14 +258,23 @@ class Invitation(models.Model):
                 fields=["organisation", "email"],
                 condition=Q(accepted_at__isnull=True, cancelled_at__isnull=True),
                 name="invitation_one_open_per_email_and_organisation",
+                violation_error_message=_(
+                    "This e-mail is already invited: send the invitation again or cancel it."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(client__isnull=True) | Q(role="member"),
                 name="invitation_only_members_are_tied",
+                violation_error_message=_(
+                    "Only a member can be limited to one client; owners and admins see all."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(accepted_at__isnull=True) | Q(cancelled_at__isnull=True),
                 name="invitation_not_both_accepted_and_cancelled",
+                violation_error_message=_(
+                    "An invitation is either accepted or cancelled, not both."
+                ),
             ),
         ]
         indexes = [

@@ -61,11 +61,18 @@ class EndpointAdmin(_ActionsOnly):
             % {"count": count},
         )
 
-    @admin.action(description=_("Turn off (nothing is recorded or sent)"), permissions=["change"])
+    def has_endpoint_change_permission(self, request) -> bool:
+        """Turning an endpoint off or on changes it (`webhooks.change_endpoint`)."""
+        return request.user.has_perm("webhooks.change_endpoint")
+
+    @admin.action(
+        description=_("Turn off (nothing is recorded or sent)"),
+        permissions=["endpoint_change"],
+    )
     def turn_off(self, request, queryset) -> None:
         self._switch(request, queryset, active=False)
 
-    @admin.action(description=_("Turn on"), permissions=["change"])
+    @admin.action(description=_("Turn on"), permissions=["endpoint_change"])
     def turn_on(self, request, queryset) -> None:
         self._switch(request, queryset, active=True)
 
@@ -124,9 +131,13 @@ class DeliveryAdmin(_ActionsOnly):
     def event_type(self, delivery: Delivery) -> str:
         return f"{delivery.event.type} ({delivery.event.webhook_id})"
 
+    def has_delivery_change_permission(self, request) -> bool:
+        """Replaying writes a new delivery of the event (`webhooks.change_delivery`)."""
+        return request.user.has_perm("webhooks.change_delivery")
+
     @admin.action(
         description=_("Replay (send the event again, same webhook-id)"),
-        permissions=["change"],
+        permissions=["delivery_change"],
     )
     def replay(self, request, queryset) -> None:
         replayed = 0

@@ -40,7 +40,10 @@ class Endpoint(models.Model):
     delivery, so it is stored as such (the owner copies it into the receiver)."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="webhook_endpoints"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("organisation"),
     )
     url = models.CharField(_("URL"), max_length=URL_MAX_LENGTH)
     description = models.CharField(_("description"), max_length=200, blank=True)
@@ -79,7 +82,10 @@ class Event(models.Model):
     """Something that happened, as its receivers read it: `{"type", "timestamp", "data"}`."""
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="webhook_events"
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="webhook_events",
+        verbose_name=_("organisation"),
     )
     type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
     payload = models.JSONField(_("payload"))
@@ -114,8 +120,12 @@ class Delivery(models.Model):
     (a conditional UPDATE), so two workers never send it at once, and a worker that dies
     leaves it due again when the lease ends."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event")
+    )
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("endpoint")
+    )
     replay_of = models.ForeignKey(
         "self",
         verbose_name=_("replay of"),
@@ -158,7 +168,9 @@ class Delivery(models.Model):
 class Attempt(models.Model):
     """One HTTP try of a delivery, recorded after the call returned (or failed)."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_set")
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_set", verbose_name=_("delivery")
+    )
     number = models.PositiveSmallIntegerField(_("attempt"))
     at = models.DateTimeField(_("at"))
     status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.models import (
@@ -12,6 +13,7 @@ from billing.models import (
     PriceTier,
     Subscription,
 )
+from config.admin_base import PortalAdmin
 
 
 class PriceTierInline(admin.TabularInline):
@@ -25,7 +27,7 @@ class PackageInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(PortalAdmin):
     list_display = ["name", "currency", "is_default"]
     list_filter = ["currency", "is_default"]
     search_fields = ["name"]
@@ -33,21 +35,21 @@ class PriceListAdmin(admin.ModelAdmin):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(PortalAdmin):
     list_display = ["name", "price_list", "credits", "price", "validity_months", "is_active"]
     list_filter = ["price_list", "is_active"]
     search_fields = ["name"]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(PortalAdmin):
     list_display = ["name", "code", "currency", "monthly_price", "included_credits", "is_active"]
     list_filter = ["currency", "is_active"]
     search_fields = ["name", "code"]
 
 
 @admin.register(BillingProfile)
-class BillingProfileAdmin(admin.ModelAdmin):
+class BillingProfileAdmin(PortalAdmin):
     list_display = [
         "organisation",
         "legal_name",
@@ -64,7 +66,7 @@ class BillingProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(PortalAdmin):
     list_display = [
         "organisation",
         "plan",
@@ -87,7 +89,14 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Cancel at the end of the period")
+    def has_subscription_change_permission(self, request) -> bool:
+        """Cancelling changes the subscription; every field here is read-only, so ask for
+        the model permission itself."""
+        return request.user.has_perm("billing.change_subscription")
+
+    @admin.action(
+        description=_("Cancel at the end of the period"), permissions=["subscription_change"]
+    )
     def cancel_at_period_end(self, request, queryset):
         for subscription in queryset:
             try:

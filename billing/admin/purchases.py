@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from billing import services
 from billing.admin import reports
 from billing.models import Purchase
-from config.admin_base import ReadOnlyAdmin
+from config.admin_base import ReadOnlyAdmin, requires
 
 
 @admin.register(Purchase)
@@ -93,10 +93,13 @@ class PurchaseAdmin(ReadOnlyAdmin):
         )
         return [report, *super().get_urls()]
 
+    @requires(reports.REPORT_PERMISSION)
     def deferred_revenue(self, request: HttpRequest) -> HttpResponse:
+        """Revenue is what invoices say: the report needs `billing.view_invoice`."""
         return reports.deferred_revenue_page(self, request)
 
     def has_finish_permission(self, request) -> bool:
+        """Finishing charges or refunds the purchase: it changes it (the "Billing" group)."""
         return request.user.has_perm("billing.change_purchase")
 
     @admin.action(

@@ -150,3 +150,24 @@ def test_k4_remembered_requests_are_read_only_in_admin(admin_client, alpha, make
     assert admin_client.get(f"/admin/api/idempotentrequest/{record.pk}/change/").status_code == 200
     assert admin_client.get("/admin/api/idempotentrequest/add/").status_code == 403
     assert admin_client.get(f"/admin/api/idempotentrequest/{record.pk}/delete/").status_code == 403
+
+
+def test_k4_x6_a_rate_out_of_bounds_is_said_in_staffs_words_not_the_constraints_name(
+    admin_client, alpha
+):
+    """Issue 13: `Constraint "api_key_rate_in_range" is violated.` no more."""
+    # given an organisation, when staff add a key of 2,000,000 requests a minute
+    response = admin_client.post(
+        ADD,
+        {
+            "organisation": alpha.organisation.pk,
+            "name": "Too fast",
+            "scope": "read",
+            "requests_per_minute": 2_000_000,
+        },
+    )
+    # then the form says the range, and no key exists
+    html = response.content.decode()
+    assert "Requests per minute go from 1 to 1,000,000." in html
+    assert "api_key_rate_in_range" not in html
+    assert ApiKey.objects.count() == 0
