@@ -4,7 +4,7 @@ services.
 A refusal is a form error (or a page that says why), never an error beside "changed
 successfully": the forms ask the services' own checks (`clients.services.staff`) in `clean()`;
 when a concurrent change makes the service refuse at save time anyway, the refusal is shown
-as an error, nothing is logged and no success message is given (`RefusalsAsErrors`).
+on the form, nothing is logged and no success message is given (`RefusalsAsFormErrors`).
 """
 
 from django import forms
@@ -12,7 +12,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -23,12 +22,12 @@ from clients import (
     admin_people,  # noqa: F401  (registers people and groups)
     services,
 )
-from clients.admin_refusals import RefusalsAsErrors
+from clients.admin_refusals import refusal_page
 from clients.exceptions import ClientsError
 from clients.models import Client, Invitation, Membership, Organisation
 from clients.services import members as member_services
 from clients.services import staff
-from config.admin_base import PortalAdmin
+from config.admin_base import PortalAdmin, RefusalsAsFormErrors
 from credits.models import Preset
 
 User = get_user_model()
@@ -144,7 +143,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(RefusalsAsErrors):
+class MembershipAdmin(RefusalsAsFormErrors):
     form = MembershipForm
     list_display = ["user", "organisation", "role", "client", "created_at"]
     list_filter = ["role", "organisation"]
@@ -157,21 +156,19 @@ class MembershipAdmin(RefusalsAsErrors):
         return ["user", "organisation"] if obj else []
 
     def save_model(self, request, obj, form, change) -> None:
-        try:
-            if change:
-                stored = Membership.objects.get(pk=obj.pk)  # the form already changed `obj`
-                member_services.change_member(
-                    membership=stored,
-                    role=form.cleaned_data["role"],
-                    client=form.cleaned_data.get("client"),
-                )
-            else:
-                created = services.add_member(
-                    organisation=obj.organisation, user=obj.user, role=obj.role, client=obj.client
-                )
-                obj.pk = created.pk
-        except ClientsError as error:
-            self.refuse(request, error)
+        """A refusal propagates: RefusalsAsFormErrors shows it on the form."""
+        if change:
+            stored = Membership.objects.get(pk=obj.pk)  # the form already changed `obj`
+            member_services.change_member(
+                membership=stored,
+                role=form.cleaned_data["role"],
+                client=form.cleaned_data.get("client"),
+            )
+        else:
+            created = services.add_member(
+                organisation=obj.organisation, user=obj.user, role=obj.role, client=obj.client
+            )
+            obj.pk = created.pk
 
     def delete_view(self, request, object_id, extra_context=None):
         """Removing the last owner's membership is refused on a page that says why; the
@@ -182,7 +179,7 @@ class MembershipAdmin(RefusalsAsErrors):
         try:
             staff.check_membership_removal(memberships=[membership])
         except ClientsError as error:
-            return self.refusal_page(request, membership, error)
+            return refusal_page(self, request, membership, error)
         if request.method != "POST":
             return super().delete_view(request, object_id, extra_context)
         shown = str(membership)
@@ -191,7 +188,7 @@ class MembershipAdmin(RefusalsAsErrors):
                 staff.remove_memberships(memberships=[membership])
                 self.log_deletions(request, [membership])
         except ClientsError as error:
-            return self.refusal_page(request, membership, error)
+            return refusal_page(self, request, membership, error)
         return self.response_delete(request, shown, membership.pk)
 
     @admin.action(permissions=["delete"], description=_("Delete selected %(verbose_name_plural)s"))
@@ -313,7 +310,7 @@ class ClientForm(forms.ModelForm):
 
 
 @admin.register(Client)
-class ClientAdmin(RefusalsAsErrors):
+class ClientAdmin(RefusalsAsFormErrors):
     form = ClientForm
     list_display = ["name", "organisation", "kind", "access_mode", "is_active", "created_at"]
     list_filter = ["kind", "access_mode", "is_active", "organisation"]
@@ -324,23 +321,21 @@ class ClientAdmin(RefusalsAsErrors):
         return ["organisation"] if obj else []
 
     def save_model(self, request, obj, form, change) -> None:
-        try:
-            if change:
-                stored = Client.objects.get(pk=obj.pk)  # the form already changed `obj`
-                services.update_client(
-                    client=stored, **{f: form.cleaned_data[f] for f in form.changed_data}
-                )
-            else:
-                created = services.create_client(
-                    organisation=obj.organisation,
-                    name=obj.name,
-                    kind=obj.kind,
-                    access_mode=obj.access_mode,
-                    external_id=obj.external_id,
-                )
-                obj.pk = created.pk
-        except (ClientsError, ValidationError) as error:
-            self.refuse(request, error)
+        """A refusal propagates: RefusalsAsFormErrors shows it on the form."""
+        if change:
+            stored = Client.objects.get(pk=obj.pk)  # the form already changed `obj`
+            services.update_client(
+                client=stored, **{f: form.cleaned_data[f] for f in form.changed_data}
+            )
+        else:
+            created = services.create_client(
+                organisation=obj.organisation,
+                name=obj.name,
+                kind=obj.kind,
+                access_mode=obj.access_mode,
+                external_id=obj.external_id,
+            )
+            obj.pk = created.pk
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: a client's history stays

@@ -1,11 +1,18 @@
-"""What every app's back office shares: staff act only with the permission a thing changes."""
+"""What every app's back office shares: staff act only with the permission a thing changes,
+and a service's refusal is a form error."""
 
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+
+from config.errors import DomainError
+
+# Where the first pass of a refused change view leaves the refusal for the second.
+_REFUSAL = "_portal_admin_refusal"
 
 
 class PortalAdmin(admin.ModelAdmin):
@@ -25,6 +32,53 @@ class PortalAdmin(admin.ModelAdmin):
             if name in known and name not in self.get_actions(request):
                 raise PermissionDenied
         return super().changelist_view(request, extra_context)
+
+
+def refusal_messages(error: Exception) -> list[str]:
+    """What staff read of a refusal: a domain error's message, a validation error's list."""
+    if isinstance(error, ValidationError):
+        return error.messages
+    return [str(error)]
+
+
+class RefusalsAsFormErrors(PortalAdmin):
+    """The base of a ModelAdmin whose `save_model` / `save_formset` call a service: let the
+    service's DomainError (or the model's ValidationError) propagate; staff see it on the
+    form.
+
+    Why this way: Django's change view calls `save_model` only after the form validated, then
+    logs the change and says "changed successfully" whatever `save_model` did. A service
+    refuses under its lock (a race, a rule the form cannot see), so its refusal arrives at
+    save time. It is raised through the change view (whose transaction rolls back: no row,
+    no LogEntry), and the view runs again on the same POST with a form that carries the
+    refusal as its error: staff see the change form with their input and the reason."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (DomainError, ValidationError) as refusal:
+            setattr(request, _REFUSAL, refusal_messages(refusal))
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            return form
+
+        def clean(self) -> dict:
+            form.clean(self)
+            raise forms.ValidationError(refusal)
+
+        return type(form.__name__, (form,), {"clean": clean})
 
 
 class ReadOnlyAdmin(PortalAdmin):

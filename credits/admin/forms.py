@@ -1,6 +1,8 @@
 """Forms only the credits back office uses. Each bounds what staff type as the portal's forms
 do (credits, units, lengths: X6), so a typo or a probe is a form error, never a 500."""
 
+import uuid
+
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +31,13 @@ class AdjustForm(forms.Form):
         help_text=_("Positive adds an adjustment lot; negative removes unassigned credits."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=REASON_LENGTH)
+    # Made when the form is shown and sent back with it: the same form sent twice (a double
+    # click, a reload) is the same adjustment, which the ledger replays instead of repeating.
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
+
+    def idempotency_key(self, pool_pk: int) -> str:
+        submission = self.cleaned_data.get("submission")
+        return f"admin-adjust:{submission}:{pool_pk}" if submission else ""
 
     def clean_credits(self) -> int:
         credits = self.cleaned_data["credits"]

@@ -10,16 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_base import PortalAdmin
+from config.admin_base import RefusalsAsFormErrors
 from config.errors import DomainError
 from credits import services
 from credits.admin.forms import AdjustForm, ClientAccountForm
-from credits.admin.refusals import RefusalsAsFormErrors
 from credits.models import ClientAccount, CreditPool
 
 
 @admin.register(CreditPool)
-class CreditPoolAdmin(RefusalsAsFormErrors, PortalAdmin):
+class CreditPoolAdmin(RefusalsAsFormErrors):
     list_display = [
         "organisation",
         "preset",
@@ -83,6 +82,7 @@ class CreditPoolAdmin(RefusalsAsFormErrors, PortalAdmin):
                         reason=form.cleaned_data["reason"],
                         actor=request.user,
                         now=timezone.now(),
+                        idempotency_key=form.idempotency_key(pool.pk),
                     )
                 except DomainError as refusal:
                     refused.append(pool)
@@ -136,7 +136,7 @@ class CreditPoolAdmin(RefusalsAsFormErrors, PortalAdmin):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(RefusalsAsFormErrors, PortalAdmin):
+class ClientAccountAdmin(RefusalsAsFormErrors):
     form = ClientAccountForm
     list_display = [
         "client",

@@ -15,11 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_base import PortalAdmin, ReadOnlyAdmin, requires
+from config.admin_base import ReadOnlyAdmin, RefusalsAsFormErrors, requires
 from config.errors import DomainError
 from credits import selectors, services
 from credits.admin.forms import SmsImportForm, TryActionForm
-from credits.admin.refusals import RefusalsAsFormErrors
 from credits.models import ActionPrice, BillableAction, Consumption, Quote, SmsRate
 
 TRY_PERMISSION = "credits.add_consumption"
@@ -53,7 +52,7 @@ def consumed(actions: Iterable[BillableAction]) -> dict[int, int]:
 
 
 @admin.register(BillableAction)
-class BillableActionAdmin(RefusalsAsFormErrors, PortalAdmin):
+class BillableActionAdmin(RefusalsAsFormErrors):
     list_display = [
         "code",
         "name",
@@ -98,6 +97,14 @@ class BillableActionAdmin(RefusalsAsFormErrors, PortalAdmin):
             for pk, count in consumed(by_pk.values()).items()
         ]
         return deleted, model_count, perms_needed, [*protected, *refusals]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: BillableAction | None = None):
+        """A consumed action keeps its code and organisation: its consumptions and usage name
+        it by them, and a renamed action could then be deleted (a trigger refuses both)."""
+        fixed = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk and consumed([obj]):
+            fixed += ["code", "organisation"]
+        return fixed
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         context["can_try"] = request.user.has_perm(TRY_PERMISSION)
@@ -146,7 +153,7 @@ class BillableActionAdmin(RefusalsAsFormErrors, PortalAdmin):
 
 
 @admin.register(SmsRate)
-class SmsRateAdmin(RefusalsAsFormErrors, PortalAdmin):
+class SmsRateAdmin(RefusalsAsFormErrors):
     list_display = ["country", "name", "calling_code", "credits_per_segment", "organisation"]
     list_filter = ["organisation"]
     search_fields = ["country", "name", "organisation__name"]

@@ -8,7 +8,8 @@ cannot be deleted.
   SQLite table is rebuilt and no trigger is lost.
 - The last line of defence behind the admin's refusal: a trigger refuses to DELETE a billable
   action while its organisation has consumptions with its code (consumptions name their
-  action by code, not by a foreign key: see Consumption). Written for PostgreSQL and SQLite
+  action by code, not by a foreign key: see Consumption), and to change that code or
+  organisation (the consumptions would lose their action, which could then be deleted). Written for PostgreSQL and SQLite
   as migration 0009 writes its triggers. NOTE: Django rebuilds a SQLite table for most
   column or constraint changes, which drops the table's triggers; a later migration that
   rebuilds credits_billableaction must create `credits_billableaction_kept` again
@@ -23,23 +24,31 @@ from django.db import migrations, models
 import credits.models.fields
 
 REFUSAL = (
-    "a billable action that was consumed is never deleted (its consumptions name it): "
-    "deactivate it instead"
+    "a billable action that was consumed is never deleted nor given another code or "
+    "organisation (its consumptions name it): deactivate it instead"
 )
 
 POSTGRES_UP = f"""
 CREATE FUNCTION credits_billableaction_refuse_delete() RETURNS trigger AS $$
 BEGIN
+    IF TG_OP = 'UPDATE'
+        AND NEW.code = OLD.code AND NEW.organisation_id = OLD.organisation_id THEN
+        RETURN NEW;
+    END IF;
     IF EXISTS (
         SELECT 1 FROM credits_consumption
         WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
     ) THEN
         RAISE EXCEPTION '{REFUSAL}' USING ERRCODE = 'restrict_violation';
     END IF;
+    IF TG_OP = 'UPDATE' THEN
+        RETURN NEW;
+    END IF;
     RETURN OLD;
 END;
 $$ LANGUAGE plpgsql;
-CREATE TRIGGER credits_billableaction_kept BEFORE DELETE ON credits_billableaction
+CREATE TRIGGER credits_billableaction_kept
+    BEFORE DELETE OR UPDATE OF code, organisation_id ON credits_billableaction
     FOR EACH ROW EXECUTE FUNCTION credits_billableaction_refuse_delete();
 """
 POSTGRES_DOWN = """
@@ -48,29 +57,46 @@ DROP FUNCTION IF EXISTS credits_billableaction_refuse_delete();
 """
 # RAISE(ABORT) is a constraint failure for SQLite: Django raises IntegrityError, as for the
 # PostgreSQL trigger's restrict_violation (SQLSTATE 23001).
-SQLITE_UP = f"""
+# SQLite runs one statement per execute.
+SQLITE_UP = [
+    f"""
 CREATE TRIGGER IF NOT EXISTS credits_billableaction_kept BEFORE DELETE ON credits_billableaction
     WHEN EXISTS (
         SELECT 1 FROM credits_consumption
         WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
     )
     BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;
-"""
-SQLITE_DOWN = "DROP TRIGGER IF EXISTS credits_billableaction_kept;"
+""",
+    f"""
+CREATE TRIGGER IF NOT EXISTS credits_billableaction_code_kept
+    BEFORE UPDATE OF code, organisation_id ON credits_billableaction
+    WHEN (NEW.code != OLD.code OR NEW.organisation_id != OLD.organisation_id) AND EXISTS (
+        SELECT 1 FROM credits_consumption
+        WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
+    )
+    BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;
+""",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS credits_billableaction_kept;",
+    "DROP TRIGGER IF EXISTS credits_billableaction_code_kept;",
+]
 
 
 def install_action_guard(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(POSTGRES_UP, params=None)
     elif schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_UP, params=None)
+        for statement in SQLITE_UP:
+            schema_editor.execute(statement, params=None)
 
 
 def uninstall_action_guard(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(POSTGRES_DOWN, params=None)
     elif schema_editor.connection.vendor == "sqlite":
-        schema_editor.execute(SQLITE_DOWN, params=None)
+        for statement in SQLITE_DOWN:
+            schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):

@@ -154,6 +154,38 @@ def test_a_name_taken_in_the_organisation_is_a_form_error_not_a_constraint_name_
     assert LogEntry.objects.count() == 0
 
 
+def test_a_name_taken_by_a_concurrent_request_is_a_form_error_at_save_issue_13(
+    client, superstaff, make_portal, monkeypatch
+):
+    """Issue 13 (X6): two staff adding one name at once both pass the form's check; the
+    service refuses the second at save time (40 concurrent creations gave 22 × 500). The
+    refusal is shown on the add form with the input kept: no client, no LogEntry, no
+    "added successfully"."""
+    # given an organisation, and a form check that, as in a race, has not seen the sibling
+    portal = make_portal("alpha")
+    first = portal.clients[0]
+    clients_before = Client.objects.count()
+    monkeypatch.setattr(Client, "validate_constraints", lambda client, exclude=None: None)
+    # when staff add a client with the name the first one has
+    response = client.post(
+        reverse("admin:clients_client_add"),
+        {
+            "organisation": portal.organisation.pk,
+            "name": first.name,
+            "kind": first.kind,
+            "access_mode": first.access_mode,
+        },
+    )
+    # then the add form says the name is taken, and nothing was created or logged
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"The name “{first.name}” is already used in this organisation." in html
+    assert "errorlist" in html
+    assert "successfully" not in html
+    assert Client.objects.count() == clients_before
+    assert LogEntry.objects.count() == 0
+
+
 # --- People the ledger names are deactivated, not deleted -------------------------------
 
 

@@ -57,6 +57,33 @@ def test_the_adjust_action_goes_through_the_service_with_the_staff_member_as_act
     assert pool_of(organisation) == (70, 0, 0)
 
 
+def test_the_same_adjust_form_sent_twice_adjusts_once_k1_x2(client, staff, organisation, now):
+    """K1, X2: the form carries the key its page was shown with, so a double click or a
+    reload that sends it again is replayed by the ledger instead of adjusting twice."""
+    # given 100 credits and the adjust form as staff see it
+    services.grant(organisation=organisation, credits=100, source="purchase", now=now)
+    changelist = reverse("admin:credits_creditpool_changelist")
+    shown = client.post(
+        changelist, {"action": "adjust_credits", "_selected_action": [organisation.pk]}
+    )
+    submission = shown.context["form"]["submission"].value()
+    sent = {
+        "action": "adjust_credits",
+        "_selected_action": [organisation.pk],
+        "apply": "Adjust",
+        "credits": -30,
+        "reason": "Duplicate order refunded",
+        "submission": str(submission),
+    }
+    # when that form is sent twice
+    first = client.post(changelist, sent)
+    second = client.post(changelist, sent)
+    # then one adjustment of -30 was made
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert LedgerEntry.objects.filter(kind=EntryKind.ADJUSTMENT).count() == 1
+    assert pool_of(organisation) == (70, 0, 0)
+
+
 def test_an_adjustment_larger_than_the_unassigned_credits_is_refused_in_admin_x6(
     client, staff, organisation, now
 ):

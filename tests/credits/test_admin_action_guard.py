@@ -82,3 +82,20 @@ def test_the_database_refuses_to_delete_a_consumed_action_and_only_that_x1(
     remaining = BillableAction.objects.filter(pk__in=[consumed.pk, unused.pk, elsewhere.pk])
     assert list(remaining.values_list("pk", flat=True)) == [consumed.pk]
     assert Consumption.objects.filter(action_code="data_export").count() == 1
+
+
+def test_a_consumed_action_keeps_its_code_in_admin_and_in_the_database_x1(client, staff, consumed):
+    """X1, issue 13: renamed, a consumed action would no longer name its consumptions, and
+    could then be deleted: the admin shows its code read-only and the trigger refuses the
+    change; an unused action of the same card can still be renamed."""
+    # given a consumed data export and an unused CRM enrichment
+    unused = BillableAction.objects.get(organisation=consumed.organisation, code="crm_enrichment")
+    # when staff open the consumed one, and a raw update tries to rename it
+    page = client.get(reverse("admin:credits_billableaction_change", args=[consumed.pk]))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BillableAction.objects.filter(pk=consumed.pk).update(code="data_export_old")
+    BillableAction.objects.filter(pk=unused.pk).update(code="crm_enrichment_v2")
+    # then the code is not a field of its form, it is unchanged, and the unused one was renamed
+    assert 'name="code"' not in page.content.decode()
+    assert BillableAction.objects.get(pk=consumed.pk).code == "data_export"
+    assert BillableAction.objects.get(pk=unused.pk).code == "crm_enrichment_v2"
