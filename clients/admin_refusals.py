@@ -19,6 +19,7 @@ def refusal_page(
             "title": gettext("Cannot delete"),
             "opts": model_admin.opts,
             "object": obj,
+            "original": obj,
             "reason": str(error),
         },
         status=409 if request.method == "POST" else 200,

@@ -57,6 +57,23 @@ def _flush_passes_the_ledger_guard():
     DatabaseOperations.execute_sql_flush = original
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def database(request) -> str:
+    """A case that must hold on both databases (SQLite stores what PostgreSQL refuses):
+    asked for by a test, it runs once per database, and the variant of the database this run
+    does not use is skipped (`make test-fast` runs SQLite's, `make test` PostgreSQL's)."""
+    from django.db import connection
+
+    if connection.vendor != request.param:
+        pytest.skip(f"the {request.param} variant runs when the tests run on {request.param}")
+    return request.param
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, password: str = "a-long-test-password", **extra):

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from billing import services
 from billing.models import (
@@ -32,19 +31,6 @@ pytestmark = pytest.mark.django_db
 
 HUGE = 10**5000
 OVER = 2**63
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-def database(request):
-    """Each case runs on both databases: this run's database is one of them."""
-    if connection.vendor != request.param:
-        pytest.skip(f"the {request.param} variant runs when the tests run on {request.param}")
-    return request.param
 
 
 @pytest.fixture

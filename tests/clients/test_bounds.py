@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from clients import services
 from clients.exceptions import ClientNameTaken, ClientsError
@@ -22,19 +21,6 @@ from credits.models import ClientAccount, CreditPool
 pytestmark = pytest.mark.django_db
 
 LONG_NAME = "n" * 201  # a client's or an organisation's name holds 200 characters
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-def database(request):
-    """Each case runs on both databases: this run's database is one of them."""
-    if connection.vendor != request.param:
-        pytest.skip(f"the {request.param} variant runs when the tests run on {request.param}")
-    return request.param
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from clients import services as client_services
 from config.errors import DomainError
@@ -40,19 +39,6 @@ pytestmark = pytest.mark.django_db
 HUGE = 10**5000  # 5,000 digits: past Python's own int-to-text limit (4,300 digits)
 OVER = 2**63  # one past a bigint
 TOP = 2**63 - 1  # a bigint, but any sum with it overflows
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-def database(request):
-    """Each case runs on both databases: this run's database is one of them."""
-    if connection.vendor != request.param:
-        pytest.skip(f"the {request.param} variant runs when the tests run on {request.param}")
-    return request.param
 
 
 @dataclass
