@@ -24,8 +24,10 @@ organisation, so every example starts from a database holding nothing of the oth
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -111,16 +113,18 @@ def spending_order(lot: ModelLot) -> tuple:
 
 
 def exact_shares(total: int, weights: dict[int, int]) -> dict[int, int]:
-    """S8: floors of the exact shares, the units left to the largest remainders (ties: the
-    larger weight, then the older client)."""
+    """S8, worked out as docs/requirements.md states the rule, not as the code under test
+    does: each client's exact share is a fraction of `total`; everyone gets its whole part,
+    and the units still left go one each to the largest fractional parts, ties to the larger
+    assignment, then to the older client (smaller key)."""
     weight_sum = sum(weights.values())
     assert 0 <= total <= weight_sum, f"cannot expire {total} from assignments of {weight_sum}"
-    shares = {key: total * weight // weight_sum for key, weight in weights.items()}
-    remainders = {key: total * weight % weight_sum for key, weight in weights.items()}
-    left = total - sum(shares.values())
-    for key in sorted(weights, key=lambda k: (-remainders[k], -weights[k], k))[:left]:
-        shares[key] += 1
-    return shares
+    exact = {key: Fraction(total * weight, weight_sum) for key, weight in weights.items()}
+    whole = {key: math.floor(share) for key, share in exact.items()}
+    by_claim = sorted(weights, key=lambda key: (exact[key] - whole[key], weights[key], -key))
+    for key in reversed(by_claim[len(by_claim) - (total - sum(whole.values())) :]):
+        whole[key] += 1
+    return whole
 
 
 @dataclass(repr=False)
