@@ -12,12 +12,9 @@ from credits.models.ledger import (
     Assignment,
     AssignmentKind,
     ClientAccount,
-    Consumption,
     CreditPool,
     EntryKind,
     ExpiryKind,
-    Hold,
-    HoldStatus,
     LedgerEntry,
     LimitKind,
     Lot,
@@ -25,6 +22,7 @@ from credits.models.ledger import (
     Preset,
 )
 from credits.models.ratecard import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
+from credits.models.spending import Consumption, Hold, HoldStatus
 from credits.models.usage import UsageDay, UsagePersonDay, UsageRollup
 
 __all__ = [

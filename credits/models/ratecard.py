@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clients.models import Client, Organisation
 from credits.bounds import MAX_CREDITS
-from credits.models.ledger import Consumption
+from credits.models.spending import Consumption
 
 
 class RuleKind(models.TextChoices):
