@@ -1,5 +1,5 @@
-"""Issue 13: the credits back office reads in staff's words, and a consumed billable action
-cannot be deleted.
+"""The credits back office reads in staff's words, and a consumed billable action cannot be
+deleted or renamed.
 
 - Labels: verbose names of the links staff read (person, hold, consumption, assignment,
   notice), a help text on the spending limit, and every constraint's own message
@@ -9,11 +9,10 @@ cannot be deleted.
 - The last line of defence behind the admin's refusal: a trigger refuses to DELETE a billable
   action while its organisation has consumptions with its code (consumptions name their
   action by code, not by a foreign key: see Consumption), and to change that code or
-  organisation (the consumptions would lose their action, which could then be deleted). Written for PostgreSQL and SQLite
-  as migration 0009 writes its triggers. NOTE: Django rebuilds a SQLite table for most
+  organisation (the consumptions would lose their action, which could then be deleted).
+  Written for PostgreSQL and SQLite (credits/sql/billable_action_kept.*.sql). NOTE: Django rebuilds a SQLite table for most
   column or constraint changes, which drops the table's triggers; a later migration that
-  rebuilds credits_billableaction must create `credits_billableaction_kept` again
-  (SQLITE_UP below).
+  rebuilds credits_billableaction must create them again from that file.
 """
 
 import django.db.models.deletion
@@ -22,81 +21,28 @@ from django.conf import settings
 from django.db import migrations, models
 
 import credits.models.fields
+from credits import sql
 
-REFUSAL = (
-    "a billable action that was consumed is never deleted nor given another code or "
-    "organisation (its consumptions name it): deactivate it instead"
-)
-
-POSTGRES_UP = f"""
-CREATE FUNCTION credits_billableaction_refuse_delete() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE'
-        AND NEW.code = OLD.code AND NEW.organisation_id = OLD.organisation_id THEN
-        RETURN NEW;
-    END IF;
-    IF EXISTS (
-        SELECT 1 FROM credits_consumption
-        WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
-    ) THEN
-        RAISE EXCEPTION '{REFUSAL}' USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF TG_OP = 'UPDATE' THEN
-        RETURN NEW;
-    END IF;
-    RETURN OLD;
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER credits_billableaction_kept
-    BEFORE DELETE OR UPDATE OF code, organisation_id ON credits_billableaction
-    FOR EACH ROW EXECUTE FUNCTION credits_billableaction_refuse_delete();
-"""
+POSTGRES_FILE = "billable_action_kept.postgresql.sql"
+SQLITE_FILE = "billable_action_kept.sqlite.sql"
 POSTGRES_DOWN = """
 DROP TRIGGER IF EXISTS credits_billableaction_kept ON credits_billableaction;
 DROP FUNCTION IF EXISTS credits_billableaction_refuse_delete();
 """
-# RAISE(ABORT) is a constraint failure for SQLite: Django raises IntegrityError, as for the
-# PostgreSQL trigger's restrict_violation (SQLSTATE 23001).
-# SQLite runs one statement per execute.
-SQLITE_UP = [
-    f"""
-CREATE TRIGGER IF NOT EXISTS credits_billableaction_kept BEFORE DELETE ON credits_billableaction
-    WHEN EXISTS (
-        SELECT 1 FROM credits_consumption
-        WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
-    )
-    BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;
-""",
-    f"""
-CREATE TRIGGER IF NOT EXISTS credits_billableaction_code_kept
-    BEFORE UPDATE OF code, organisation_id ON credits_billableaction
-    WHEN (NEW.code != OLD.code OR NEW.organisation_id != OLD.organisation_id) AND EXISTS (
-        SELECT 1 FROM credits_consumption
-        WHERE organisation_id = OLD.organisation_id AND action_code = OLD.code
-    )
-    BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;
-""",
-]
-SQLITE_DOWN = [
-    "DROP TRIGGER IF EXISTS credits_billableaction_kept;",
-    "DROP TRIGGER IF EXISTS credits_billableaction_code_kept;",
-]
 
 
 def install_action_guard(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_UP:
-            schema_editor.execute(statement, params=None)
+        schema_editor.execute(sql.read(POSTGRES_FILE), params=None)
+    else:
+        sql.create_sqlite_triggers(schema_editor, SQLITE_FILE)
 
 
 def uninstall_action_guard(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(POSTGRES_DOWN, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_DOWN:
-            schema_editor.execute(statement, params=None)
+    else:
+        sql.drop_sqlite_triggers(schema_editor, SQLITE_FILE)
 
 
 class Migration(migrations.Migration):
