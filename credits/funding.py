@@ -2,6 +2,10 @@
 
 A pure decision on figures, shared by the services (under the pool lock, authoritative) and
 by quotes (without a lock, as a preview), so the two can never disagree on a rule.
+
+SQL twin: `credits/sql/credits_debit.sql`, the block "Assigned credits first, then the
+unassigned pool, within the limit; or refuse whole" (outcomes 'assignment_exhausted',
+'insufficient', 'limit_exceeded', in the same order as the exceptions below).
 """
 
 from dataclasses import dataclass
@@ -21,7 +25,10 @@ def decide_funding(
 ) -> Split:
     """Assigned credits first, then the unassigned pool if the client may draw from it,
     within its limit; refused whole (an exception naming the shortfall) otherwise. `used`
-    overrides the account's counter when a monthly window has restarted but is not saved."""
+    overrides the account's counter when a monthly window has restarted but is not saved.
+
+    SQL twin: `credits/sql/credits_debit.sql`, `from_assigned := least(...)` through the
+    `limit_exceeded` answer."""
     used = account.used if used is None else used
     from_assigned = min(credits, account.assigned_remaining)
     from_pool = credits - from_assigned

@@ -14,12 +14,9 @@ from credits.funding import decide_funding
 from credits.models import (
     ClientAccount,
     CreditPool,
-    Hold,
-    HoldStatus,
-    LimitKind,
     SmsRate,
 )
-from credits.periods import month_start
+from credits.periods import held_from_pool, monthly_window_restart
 
 
 @dataclass(frozen=True)
@@ -62,21 +59,24 @@ class SpendingCheck:
 
 def spending_check(*, client: Client, credits: int, now: datetime) -> SpendingCheck:
     """Could this client spend `credits` now? The same rule the debit applies under its lock
-    (credits.funding), read without one: a preview for quotes, not a promise."""
+    (credits.funding), read without one: a preview for quotes, not a promise.
+
+    Twins: the monthly window is `credits.periods.monthly_window_restart` and
+    `held_from_pool`, the funding `credits.funding.decide_funding`, as in the debit; their SQL
+    twins are the window and funding blocks of `credits/sql/credits_debit.sql`."""
     if not client.is_active:
         return SpendingCheck(False, "inactive", gettext("This client is inactive."))
     pool = CreditPool.objects.get(pk=client.organisation_id)
     account = ClientAccount.objects.get(pk=client.pk)
     used = account.used
-    if account.limit_kind == LimitKind.MONTHLY and (
-        account.window_start is None
-        or account.window_start < month_start(now, client.organisation.time_zone)
-    ):
-        used = sum(
-            Hold.objects.filter(client=client, status=HoldStatus.ACTIVE).values_list(
-                "from_pool", flat=True
-            )
-        )
+    restart = monthly_window_restart(
+        limit_kind=account.limit_kind,
+        window_start=account.window_start,
+        now=now,
+        time_zone=client.organisation.time_zone,
+    )
+    if restart is not None:
+        used = held_from_pool(client.pk)
     try:
         decide_funding(pool=pool, account=account, credits=credits, used=used)
     except InsufficientCredits as refusal:

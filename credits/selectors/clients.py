@@ -26,7 +26,7 @@ from credits.models import (
     LedgerEntry,
     LimitKind,
 )
-from credits.periods import month_start
+from credits.periods import monthly_window_restart
 from credits.selectors.activity import compact_params
 
 LATEST_CONSUMPTIONS = 20
@@ -61,10 +61,15 @@ def _sum(name: str, **filters: object) -> Coalesce:
 
 def _window_is_stale(account: ClientAccount, now: datetime, time_zone: str) -> bool:
     """A monthly window from an earlier month: the next debit (or the monthly job) starts a
-    new one, from what the client's active holds reserve."""
-    return account.limit_kind == LimitKind.MONTHLY and (
-        account.window_start is None or account.window_start < month_start(now, time_zone)
+    new one, from what the client's active holds reserve (`_held_from_pool`, the batched
+    `credits.periods.held_from_pool`)."""
+    restart = monthly_window_restart(
+        limit_kind=account.limit_kind,
+        window_start=account.window_start,
+        now=now,
+        time_zone=time_zone,
     )
+    return restart is not None
 
 
 def _held_from_pool(client_ids: Iterable[int]) -> dict[int, int]:
@@ -89,9 +94,6 @@ def _limits(
         )
         for account in accounts
     }
-
-
-# --- the list -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,6 @@ def visible_client_list(membership: Membership, *, now: datetime) -> ClientList:
     """The list a person may see: all the organisation's clients, or the one a tied member
     is tied to (clients.roles)."""
     return client_list(visible_clients(membership), now=now)
-
-
-# --- one client ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,11 @@ from credits.models import (
     ClientAccount,
     CreditPool,
     ExpiryKind,
-    Hold,
-    HoldStatus,
     LimitKind,
     Lot,
     LotSource,
 )
-from credits.periods import month_start
+from credits.periods import held_from_pool, monthly_window_restart
 from credits.selectors import PoolFigures
 from credits.selectors.usage import spent_between
 
@@ -345,7 +343,7 @@ def client_home(client: Client, *, time_zone: str, now: datetime) -> ClientHome:
     account = ClientAccount.objects.filter(pk=client.pk).first()
     if account is None:
         return ClientHome(client, now, 0, False, LimitKind.NONE, None, 0, 0)
-    used = _used_in_window(client, account, window_start=month_start(now, time_zone))
+    used = _used_in_window(client, account, now=now, time_zone=time_zone)
     return ClientHome(
         client=client,
         read_at=now,
@@ -358,16 +356,21 @@ def client_home(client: Client, *, time_zone: str, now: datetime) -> ClientHome:
     )
 
 
-def _used_in_window(client: Client, account: ClientAccount, *, window_start: datetime) -> int:
+def _used_in_window(
+    client: Client, account: ClientAccount, *, now: datetime, time_zone: str
+) -> int:
     """A monthly window that has ended but was not reset yet counts only what active holds
-    still reserve (as credits.selectors.spending_check does)."""
-    if account.limit_kind != LimitKind.MONTHLY:
+    still reserve, by the rule the debit and credits.selectors.spending_check share
+    (`credits.periods.monthly_window_restart`, `held_from_pool`; SQL twin named there)."""
+    restart = monthly_window_restart(
+        limit_kind=account.limit_kind,
+        window_start=account.window_start,
+        now=now,
+        time_zone=time_zone,
+    )
+    if restart is None:
         return account.used
-    if account.window_start is not None and account.window_start >= window_start:
-        return account.used
-    return Hold.objects.filter(client=client, status=HoldStatus.ACTIVE).aggregate(
-        total=Coalesce(Sum("from_pool"), 0)
-    )["total"]
+    return held_from_pool(client.pk)
 
 
 def spendable_now(
@@ -375,7 +378,10 @@ def spendable_now(
 ) -> int:
     """The most one spend could take now, by the rule of credits.funding.decide_funding:
     assigned credits first, then the unassigned pool if the client may draw from it, within
-    what its limit leaves."""
+    what its limit leaves.
+
+    Twins: `credits.funding.decide_funding` (the refusal side of this figure) and its SQL twin,
+    the funding block of `credits/sql/credits_debit.sql`."""
     if not client.is_active:
         return 0
     from_pool = 0

@@ -20,6 +20,7 @@ from credits.models import (
     EntryKind,
     LimitKind,
 )
+from credits.periods import month_start, monthly_window_restart
 from credits.services.core import (
     User,
     _check_credits,
@@ -31,11 +32,8 @@ from credits.services.core import (
     _restart_window,
     _roll_monthly_window,
     _Work,
-    month_start,
 )
 from credits.services.expiry import _begin
-
-# --- assignments (G3, G4, S5) and limits (D4) ---------------------------------------------
 
 
 def _check_texts(reference: str, idempotency_key: str) -> None:
@@ -189,8 +187,12 @@ def reset_monthly(*, now: datetime) -> int:
     due = [
         account
         for account in accounts
-        if account.window_start is None
-        or account.window_start < month_start(now, account.organisation.time_zone)
+        if monthly_window_restart(
+            limit_kind=account.limit_kind,
+            window_start=account.window_start,
+            now=now,
+            time_zone=account.organisation.time_zone,
+        )
     ]
     reset = 0
     for account in due:

@@ -22,14 +22,11 @@ from credits.models import (
     ClientAccount,
     CreditPool,
     EntryKind,
-    Hold,
-    HoldStatus,
     IdempotencyKey,
     LedgerEntry,
-    LimitKind,
     Lot,
 )
-from credits.periods import month_start
+from credits.periods import held_from_pool, monthly_window_restart
 
 User = AbstractBaseUser | None
 
@@ -144,19 +141,13 @@ def _remember(work: _Work, operation: str, fingerprint: str, result_id: int | No
         )
 
 
-def _held_from_pool(client_id: int) -> int:
-    """Pool credits reserved by the client's active holds: they stay counted against the
-    limit through a reset, because they will be spent in the new window."""
-    holds = Hold.objects.filter(client_id=client_id, status=HoldStatus.ACTIVE)
-    return sum(holds.values_list("from_pool", flat=True))
-
-
 def _restart_window(
     work: _Work, account: ClientAccount, window_start: datetime, *, counting: bool = True
 ) -> None:
     """A new window starts from what the client's active holds reserve (they will be spent in
-    it), or from 0 for a client that no longer counts (no limit)."""
-    carried = _held_from_pool(account.pk) if counting else 0
+    it), or from 0 for a client that no longer counts (no limit). What they reserve is
+    `credits.periods.held_from_pool` (its SQL twin is named there)."""
+    carried = held_from_pool(account.pk) if counting else 0
     if account.used != carried:
         work.entry(EntryKind.LIMIT_RESET, client_id=account.pk, used_delta=carried - account.used)
         account.used = carried
@@ -164,10 +155,20 @@ def _restart_window(
 
 
 def _roll_monthly_window(work: _Work, account: ClientAccount, time_zone: str) -> None:
-    if account.limit_kind != LimitKind.MONTHLY:
-        return
-    start = month_start(work.now, time_zone)
-    if account.window_start is None or account.window_start < start:
+    """The debit's side of the monthly window rule (`credits.periods.monthly_window_restart`,
+    shared with the quote preview): a window from a previous month restarts, with its reset
+    entry, before funding is decided.
+
+    SQL twin: `credits/sql/credits_debit.sql`, the block "A monthly limit restarts at the first
+    of the month" (`v_used`, `v_window_start`), and `credits_debit_from_lots` (migration 0012),
+    which writes the `limit_reset` entry first."""
+    start = monthly_window_restart(
+        limit_kind=account.limit_kind,
+        window_start=account.window_start,
+        now=work.now,
+        time_zone=time_zone,
+    )
+    if start is not None:
         _restart_window(work, account, start)
 
 
@@ -179,7 +180,11 @@ def _spendable_lots(
 ) -> Iterator[tuple[int, int]]:
     """(lot id, remaining) in spending order: soonest expiry first, never-expiring last,
     oldest first on ties (so plan allowances go before purchased credits, M2). Read a few at
-    a time: a debit is nearly always paid by the first lot."""
+    a time: a debit is nearly always paid by the first lot.
+
+    SQL twin: `credits/sql/credits_debit.sql`, the `lot` subquery (`ORDER BY l.expires_at ASC
+    NULLS LAST, l.created_at ASC, l.id ASC`, live and not expired), and the lot loop of
+    `credits_debit_from_lots` (migration 0012)."""
     lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
     if not include_expired:
         lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -198,7 +203,11 @@ def _take_from_lots(
     work: _Work, credits: int, kind: str, *, include_expired: bool = False, **links: object
 ) -> None:
     """Take credits from lots in spending order, one entry per lot that paid; the first entry
-    also carries the links (client, consumption, deltas) of the operation."""
+    also carries the links (client, consumption, deltas) of the operation.
+
+    SQL twin: `credits_debit_from_lots` (migration 0012), called by
+    `credits/sql/credits_debit.sql` when the first lot cannot pay alone; its 'insufficient'
+    answer is the `InsufficientCredits` below."""
     left = credits
     taken_from: list[tuple[int, int]] = []
     for lot_id, remaining in _spendable_lots(work.pool, work.now, include_expired=include_expired):

@@ -100,6 +100,12 @@ def _release_hold(work: _Work, hold: Hold, status: str) -> None:
 
 
 def _expiry_is_due(pool: CreditPool, now: datetime) -> bool:
+    """A scheduled expiry has come, or the inactivity period has run out on a pool with
+    credits: the operation must expire before it looks at any figure.
+
+    SQL twin: `credits/sql/credits_debit.sql`, `IF v_next_expiry <= p_now OR (v_expiry_kind =
+    'inactivity' AND v_balance > 0 AND v_last_activity + make_interval(...) <= p_now)`, which
+    answers 'expiry_due' and hands the debit back to this path."""
     deadline = _inactivity_deadline(pool)
     scheduled = pool.next_expiry_at is not None and pool.next_expiry_at <= now
     return scheduled or (deadline is not None and deadline <= now and pool.balance > 0)

@@ -15,6 +15,17 @@
 --   5. expiry due hands the debit back to Python ('expiry_due');
 --   6. funding, limit and lots; then the consumption, the quote's claim and the key.
 -- Every answer but 'debited' writes nothing.
+--
+-- Python twins (each names this file back; a change to a rule here changes them too):
+--   expiry due       credits/services/expiry.py `_expiry_is_due`
+--   monthly window   credits/periods.py `monthly_window_restart` (the rule, once, used by
+--                    credits/services/core.py `_roll_monthly_window` for the debit and by
+--                    credits/selectors `spending_check` / dashboard `client_home` for the
+--                    quote preview) and `held_from_pool` (what a new window starts from);
+--                    p_month_start is credits/periods.py `month_start`
+--   funding          credits/funding.py `decide_funding` (and dashboard `spendable_now`)
+--   spending order   credits/services/core.py `_spendable_lots` / `_take_from_lots`
+-- tests/credits/test_rule_twins.py checks the Python side on SQLite (make test-fast).
 CREATE OR REPLACE FUNCTION credits_debit(
     p_organisation bigint,
     p_client bigint,
@@ -160,6 +171,7 @@ BEGIN
         END IF;
     END IF;
 
+    -- Python twin: credits/services/expiry.py `_expiry_is_due`.
     IF v_next_expiry <= p_now
        OR (v_expiry_kind = 'inactivity' AND v_balance > 0
            AND v_last_activity + make_interval(months => v_expiry_months) <= p_now)
@@ -170,6 +182,7 @@ BEGIN
 
     -- A monthly limit restarts at the first of the month in the organisation's zone; what
     -- active holds reserved from the pool stays counted (it will be spent in the new window).
+    -- Python twin: credits/periods.py `monthly_window_restart` and `held_from_pool`.
     v_used := v_used_before;
     IF v_limit_kind = 'monthly' AND (v_window_start IS NULL OR v_window_start < p_month_start)
     THEN
@@ -179,6 +192,7 @@ BEGIN
     END IF;
 
     -- Assigned credits first, then the unassigned pool, within the limit; or refuse whole.
+    -- Python twin: credits/funding.py `decide_funding`.
     from_assigned := least(p_credits, v_assigned_remaining);
     from_pool := p_credits - from_assigned;
     IF from_pool > 0 THEN
@@ -209,7 +223,8 @@ BEGIN
     -- Decided. The first lot in spending order (soonest expiry first, never-expiring last,
     -- oldest on ties) nearly always pays for the whole debit: then the writes are this one
     -- statement (and the client's account, when the debit changes it), and it writes
-    -- nothing when that lot cannot pay alone.
+    -- nothing when that lot cannot pay alone. Python twin of the order:
+    -- credits/services/core.py `_spendable_lots`.
     IF v_used = v_used_before THEN
         WITH lot AS (
             UPDATE credits_lot SET remaining = remaining - p_credits

@@ -1,5 +1,7 @@
-"""On PostgreSQL a debit is one statement (`credits_debit`, migration 0008); the Python path is
-the reference, and both must write exactly the same rows (D4, S5, S8, M2, X1, X3, X6).
+"""On PostgreSQL a debit is one statement (`credits_debit`, credits/sql/credits_debit.sql); the
+Python path is the reference, and both must write exactly the same rows (D4, S5, S8, M2, X1,
+X3, X6). The Python rules the function relies on are also checked on SQLite, on the cases this
+module runs on PostgreSQL too, in tests/credits/test_rule_twins.py.
 
 The differential test replays random histories (grants with and without expiry, assignments,
 limits of every kind, holds, debits with and without idempotency keys, time crossing month
@@ -30,7 +32,7 @@ from clients import services as client_services
 from clients.models import ClientKind
 from credits import services
 from credits.audit import ledger_drift
-from credits.exceptions import CreditsError, InsufficientCredits
+from credits.exceptions import CreditsError, InsufficientCredits, LimitExceeded
 from credits.models import (
     BillableAction,
     ClientAccount,
@@ -47,6 +49,7 @@ from credits.presets import PRESETS
 from credits.services import database_debit
 from credits.services.spending import _debit_fingerprint
 from tests.credits.conftest import figures
+from tests.credits.test_rule_twins import WINDOW_CASES
 
 database_debit_in_database = database_debit.debit_in_database
 
@@ -517,3 +520,33 @@ def test_a_debit_that_changes_nothing_of_the_client_leaves_its_row_unwritten(
     assert _row_version(limited) != limited_before
     assert [ClientAccount.objects.get(pk=c.pk).used for c in (free, limited)] == [0, 10]
     assert figures(organisation)["pool"] == (80, 0, 0)
+
+
+@pytest.mark.parametrize("case", WINDOW_CASES.values(), ids=WINDOW_CASES.keys())
+@pytest.mark.parametrize("in_database", [True, False], ids=["database", "python"])
+def test_both_debits_roll_the_monthly_window_at_the_expected_instant_d4(
+    organisation, make_client, case, in_database
+):
+    """D4, issue 14: the SQL debit's window block and its Python twin
+    (credits.periods.monthly_window_restart) give the values tests/credits/test_rule_twins.py
+    holds the Python side to on SQLite: a window from last month restarts at the
+    organisation's month start (across DST changes), a current one does not."""
+    # Given a client with a monthly limit of 50 that used 45 in the window stored
+    services.grant(organisation=organisation, credits=500, source="purchase", now=case.now)
+    client = make_client("Monthly")
+    services.set_spending_limit(client=client, kind="monthly", limit=50, now=case.now)
+    ClientAccount.objects.filter(pk=client.pk).update(used=45, window_start=case.window_start)
+    # When it spends 20 through one path
+    refused = False
+    with override_settings(CREDITS_DEBIT_IN_DATABASE=in_database):
+        try:
+            services.debit(client=client, credits=20, action_code="send", now=case.now)
+        except LimitExceeded:
+            refused = True
+    account = ClientAccount.objects.get(pk=client.pk)
+    # Then a rolled window starts at the expected instant and counts only the 20; a current
+    # one keeps its start and refuses 20 over its 5 left
+    if case.restart is not None:
+        assert (refused, account.window_start, account.used) == (False, case.restart, 20)
+    else:
+        assert (refused, account.window_start, account.used) == (True, case.window_start, 45)
