@@ -116,9 +116,6 @@ def record_use(*, key: ApiKey, now: datetime) -> None:
     key.last_used_at = now
 
 
-# --- Idempotency-Key ----------------------------------------------------------------------
-
-
 def begin_request(
     *, organisation: Organisation, key: str, fingerprint: str, now: datetime
 ) -> tuple[IdempotentRequest, bool]:

@@ -70,8 +70,6 @@ from bench.api_http import (  # noqa: E402
     redis_pid,
 )
 
-# --- set-up --------------------------------------------------------------------------------
-
 
 def make_tenants(count: int, tag: str) -> tuple[list[Tenant], Tenant]:
     """`count` organisations for the many mode and one hot one, each with a write key."""
@@ -101,9 +99,6 @@ def http_run(gunicorn: Gunicorn, clocks: Clocks, tenants: list[Tenant], tag: str
     asyncio.run(closed_loop(gunicorn.port, tenants, f"warm-{tag}", 0.5))
     clocks.start()
     return clocks.stop(asyncio.run(closed_loop(gunicorn.port, tenants, tag, seconds)))
-
-
-# --- in-process consume --------------------------------------------------------------------
 
 
 def _consume_loop(tenant: Tenant, tag: str, until: float, latencies: list | None) -> int:
@@ -205,9 +200,6 @@ def in_process_run(clocks: Clocks, tenants: list[Tenant], tag: str, seconds: flo
     run.cpu["workers"] = sum(outcome[2] for outcome in outcomes)
     run.cpu.pop("gunicorn", None)
     return run
-
-
-# --- the run -------------------------------------------------------------------------------
 
 
 @dataclass

@@ -131,9 +131,6 @@ def redis_pid() -> int:
     return 0
 
 
-# --- the load generator --------------------------------------------------------------------
-
-
 @dataclass
 class Run:
     """What one measurement saw."""

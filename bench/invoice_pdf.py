@@ -2,7 +2,7 @@
 
 Warm: the same invoice drawn again and again (`render_invoice_pdf(force=True)`: fresh row,
 lines, template, WeasyPrint, overwrite in storage, status recorded), after 3 warm-ups; the
-median and the 95th percentile of 50 renders. The target is under 100 ms warm (issue 11).
+median and the 95th percentile of 50 renders. The target is under 100 ms warm.
 
 Run: .venv/bin/python bench/invoice_pdf.py [--keep]   (SQLite in a temporary folder; no
 server). `--keep` leaves the two sample PDFs and prints where. Figures go in bench/RESULTS.md.

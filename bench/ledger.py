@@ -69,9 +69,6 @@ COMMIT;
 """
 
 
-# --- set-up --------------------------------------------------------------------------------
-
-
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -201,9 +198,6 @@ def make_raw_tables(accounts: int) -> None:
             [BIG_BALANCE, accounts],
         )
         cursor.execute("ANALYZE bench_balance")
-
-
-# --- the two sides -------------------------------------------------------------------------
 
 
 @dataclass
@@ -513,9 +507,6 @@ def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> M
     )
 
 
-# --- where the time of one debit goes ------------------------------------------------------
-
-
 @contextlib.contextmanager
 def round_trips(timings: bool = False):
     """Record what reaches the server without switching the debit to its cursor path (which
@@ -619,9 +610,6 @@ def short_sql(sql: str) -> str:
         sql,
     )
     return sql
-
-
-# --- the run -------------------------------------------------------------------------------
 
 
 def measure_pair(mode: str, n: int, shares: list, options, folder: Path):

@@ -1,4 +1,4 @@
-"""Server-side time of the portal's pages with 10k, 100k and 1M consumptions (issue 10).
+"""Server-side time of the portal's pages with 10k, 100k and 1M consumptions.
 
     scripts/with-test-services .venv/bin/python bench/pages.py [--sizes 10000,100000]
 
@@ -78,9 +78,6 @@ HISTORY = timedelta(days=365)
 PAGE_TARGET_MS = 150.0
 EXPORT_TARGET_S = 10.0
 EXPORT_ROWS = 100_000
-
-
-# --- loading a history -----------------------------------------------------------------------
 
 
 @dataclass
@@ -605,9 +602,6 @@ def history_facts(org: Org) -> str:
     )
 
 
-# --- timing the pages ------------------------------------------------------------------------
-
-
 @dataclass
 class Case:
     name: str
@@ -787,7 +781,7 @@ def short_sql(sql: str, width: int = 160) -> str:
 
 
 def cases_for(org: Org, now: datetime) -> list[Case]:
-    """The pages of the brief, with filters that exist in this organisation's history."""
+    """The pages timed, with filters that exist in this organisation's history."""
     from dateutil.relativedelta import relativedelta
     from django.db import connection
 
@@ -839,9 +833,6 @@ def cases_for(org: Org, now: datetime) -> list[Case]:
         Case("activity.xlsx", "activity.xlsx", export, export=True),
         Case("activity.csv", "activity.csv", export, export=True),
     ]
-
-
-# --- the run ---------------------------------------------------------------------------------
 
 
 def print_size(size: int, results: list[Result]) -> None:

@@ -1,4 +1,4 @@
-"""From "pay" to credits usable (issue 11, Done-when), and the deferred-revenue report (B6) on
+"""From "pay" to credits usable, and the deferred-revenue report (B6) on
 a large ledger.
 
     scripts/with-test-services .venv/bin/python bench/purchase.py         # PostgreSQL, then SQLite
@@ -63,9 +63,6 @@ CHUNK = 50_000
 ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo")
 
 
-# --- figures -------------------------------------------------------------------------------
-
-
 @dataclass
 class Timings:
     name: str
@@ -124,9 +121,6 @@ def jobs_to_the_broker() -> None:
     from config.celery import app
 
     app.conf.task_always_eager = False
-
-
-# --- pay → usable --------------------------------------------------------------------------
 
 
 def open_buyer(slug: str, now: datetime):
@@ -235,9 +229,6 @@ def pay_part(options) -> None:
         f"p95 {pay_t.p95 / bound_t.p95:.1f}×; queries per sample: pay {len(paying)}, "
         f"bound {len(granting)}"
     )
-
-
-# --- deferred revenue on a large ledger ----------------------------------------------------
 
 
 def month_starts(last: date, months: int) -> list[date]:
@@ -420,9 +411,6 @@ def revenue_part(options) -> None:
         # The month's CASE is long: show each plan line's start.
         for line in moves.explain(analyze=True, buffers=True).splitlines():
             print("    " + (line if len(line) < 160 else line[:157] + "…"))
-
-
-# --- running each backend in its own process ------------------------------------------------
 
 
 def child(options) -> None:

@@ -1,11 +1,11 @@
-"""Login protection in the back office (django-axes, issue 13).
+"""Login protection in the back office (django-axes).
 
 Axes registers its own admin for the access attempts (the failures counted per username and
 address, hence the lock-outs), the failure log and the access log. We register subclasses
 that inherit `PortalAdmin`, and add "Unlock" to the attempts: it lifts the lock-out of the
 selected (username, address) pairs at once (`clients.services.logins.unlock`), for a person
 who proved who they are by other means. Unlocking forgets attempts, so it requires
-`axes.delete_accessattempt` (the permissions table of issue 13).
+`axes.delete_accessattempt` (docs/production.md).
 """
 
 from axes import admin as axes_admin

@@ -1,5 +1,6 @@
 """People in the back office (Django's own admin of users and groups, under the portal's
-rules): deleting a person the ledger names deactivates them instead (issue 13)."""
+rules): deleting a person the ledger names deactivates them instead, since ledger rows keep
+their actors and are immutable."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected

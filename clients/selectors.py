@@ -57,8 +57,6 @@ def visible_client(membership: Membership, client_id: int) -> Client | None:
     return visible_clients(membership).filter(pk=client_id).first()
 
 
-# --- Members and invitations (D4, X5) ------------------------------------------------------
-
 _OWNERS_FIRST = Case(
     When(role=Role.OWNER, then=Value(0)),
     When(role=Role.ADMIN, then=Value(1)),

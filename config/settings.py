@@ -105,9 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# On PostgreSQL a debit runs as one statement (credits_debit, credits migration 0008), prepared
-# once per connection (credits.services.database_debit); off, every debit takes the ORM path
-# that SQLite uses. Tests switch it to compare the two.
+# On PostgreSQL a debit runs as one statement (credits_debit, credits/sql/credits_debit.sql),
+# prepared once per connection (credits.services.database_debit); off, every debit takes the
+# ORM path that SQLite uses. Tests switch it to compare the two.
 CREDITS_DEBIT_IN_DATABASE = env.bool("CREDITS_DEBIT_IN_DATABASE", default=True)
 
 # The REST API (K4, docs/api.md): keys, not sessions; every error a problem+json document.
@@ -234,12 +234,15 @@ CELERY_BEAT_SCHEDULE = {
     "credits-expire-holds": {"task": "credits.expire_holds", "schedule": 60.0},
     # Monthly limits restart in each organisation's time zone, so check hourly.
     "credits-reset-monthly": {"task": "credits.reset_monthly", "schedule": 3600.0},
+    # Daily: logs each drift between balances and the ledger at error level; corrects nothing.
     "credits-ledger-check": {"task": "credits.ledger_check", "schedule": 86400.0},
     # Usage reports read closed days from a roll-up; a day closes at each zone's midnight.
     "credits-roll-up-usage": {"task": "credits.roll_up_usage", "schedule": 3600.0},
     # Renewals and their retries (dunning) are due at a time of day: check every 10 minutes.
     "billing-renew-subscriptions": {"task": "billing.renew_subscriptions", "schedule": 600.0},
+    # Open invoices past their due date become overdue; "past" is in each buyer's time zone.
     "billing-mark-overdue": {"task": "billing.mark_overdue", "schedule": 3600.0},
+    # Invoices whose PDF or e-mail job was lost, or whose e-mail failed and is due again.
     "billing-sweep-invoices": {"task": "billing.sweep_invoices", "schedule": 900.0},
     # Purchases a crash or a lost gateway answer left half-way: charged again with the same
     # key (one charge), completed, or refunded.
@@ -254,8 +257,9 @@ CELERY_BEAT_SCHEDULE = {
     "billing-run-auto-top-ups": {"task": "billing.run_auto_top_ups", "schedule": 60.0},
     # Invitations whose e-mail failed or was never handed to the mail server are sent again.
     "clients-sweep-invitations": {"task": "clients.sweep_invitations", "schedule": 900.0},
-    # API requests made with an Idempotency-Key are answered again for API_IDEMPOTENCY_HOURS.
+    # Answers kept for Idempotency-Key replays are deleted once API_IDEMPOTENCY_HOURS old.
     "api-forget-old-requests": {"task": "api.forget_old_requests", "schedule": 3600.0},
+    # Daily: webhook events, deliveries and attempts past WEBHOOKS_RETENTION_DAYS are deleted.
     "webhooks-forget-old-events": {"task": "webhooks.forget_old_events", "schedule": 86400.0},
     # Webhooks (B3): deliveries due (retries, lost enqueues, leases of dead workers), and the
     # consumption.created events, written from the consumptions by a job (docs/webhooks.md).

@@ -146,9 +146,6 @@ def lock_pool(organisation_id: int) -> None:
     CreditPool.objects.select_for_update().filter(pk=organisation_id).values_list("pk").first()
 
 
-# --- reading a card ------------------------------------------------------------------------
-
-
 def _read(organisation_id: int) -> RateCard:
     """The version and the actions in one query; a table's prices and the SMS rates, when a
     rule needs them, in one query each that returns the version again. Reads that disagree

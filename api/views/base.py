@@ -95,8 +95,8 @@ class ApiView(generics.GenericAPIView):
         if self.api_key.client_id is not None:
             raise ClientNotAllowed()
 
-    # --- Idempotency-Key: the same key and body get the same answer ---------------------
-
+    # Idempotency-Key: the same key and body (method, path, content type and bytes) get the
+    # same answer, replayed from the first one.
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         key = self.idempotency_key

@@ -28,8 +28,6 @@ from credits import services
 from credits.models import Consumption, Quote
 from credits.selectors.consumption import consumption_detail
 
-# --- filters shared by the spending lists -------------------------------------------------
-
 
 class IdFilter(django_filters.Filter):
     """An id in a query string: a whole number in range, else a 400 (never a database

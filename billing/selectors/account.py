@@ -46,8 +46,6 @@ PURCHASES_WITHOUT_INVOICE = (
 UNFINISHED = (PurchaseStatus.CHARGING, PurchaseStatus.CHARGED, PurchaseStatus.REFUNDING)
 PLAN_KINDS = (PurchaseKind.PLAN_START, PurchaseKind.PLAN_UPGRADE, PurchaseKind.PLAN_RENEWAL)
 
-# --- money as a person reads it ------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Money:
@@ -60,9 +58,6 @@ class Money:
 
     def __str__(self) -> str:
         return format_money(self.amount, self.currency)
-
-
-# --- the plan -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -297,9 +292,6 @@ def billing_account(organisation: Organisation, *, now: datetime) -> BillingAcco
         organisation=organisation, kind__in=PLAN_KINDS, status__in=UNFINISHED
     ).exists()
     return BillingAccount(current, offers, card, profile, pending)
-
-
-# --- the billing history --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,6 @@ SMS_COUNTRIES_SHOWN = 3  # the rest of the rate card folds into "all countries"
 
 UNREAD = object()  # "read it yourself", for arguments a caller may already have read
 
-# --- words for money -----------------------------------------------------------------------
-
 
 def money(amount: Decimal, currency: str) -> str:
     """ "€1,800.00" in English, "1 800,00 €" in French (the invoices' own formatter)."""
@@ -80,9 +78,6 @@ def price_words(quote: pricing.PriceQuote) -> Price:
         tax=money(quote.tax, currency),
         total=money(quote.total, currency),
     )
-
-
-# --- the volume tiers and the slider over them --------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -151,9 +146,6 @@ def slider_for(tiers: list[PriceTier], packages: list[Package]) -> Slider:
     return Slider(stops=[*starts, end], initial=initial)
 
 
-# --- SMS a quantity buys (S3) ---------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class SmsCount:
     country: str
@@ -209,9 +201,6 @@ def sms_table(rates: list[SmsRate] | None, credits: int) -> SmsTable | None:
             )
         )
     return SmsTable(credits=credits, rows=rows)
-
-
-# --- what a purchase does to expiry (S4) ----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -306,9 +295,6 @@ def expiry_effect(
             % {"date": _local_day(now + relativedelta(months=pool.expiry_months), organisation)}
         )
     return ExpiryEffect(valid_until=until, extended_credits=extended, sentences=sentences)
-
-
-# --- the page -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,6 @@ def package_words(package: Package, credits: int) -> str:
     }
 
 
-# --- checkout ------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Checkout:
     what: str
@@ -95,9 +92,6 @@ def checkout(
         enterprise_terms=bool(profile and profile.enterprise_terms),
         sandbox=gateway_is_sandbox(),
     )
-
-
-# --- after paying ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,6 @@ EMAIL_CLAIM_TIMEOUT = timedelta(minutes=15)
 RECOVERY_FEE = Decimal("40")
 
 
-# --- the PDF -------------------------------------------------------------------------------
-
-
 def pdf_name(invoice: Invoice) -> str:
     """A fresh name for each drawing, so that no drawing ever writes over a file another
     job is writing or a download is reading; the row names the current one."""
@@ -188,9 +185,6 @@ def _paid_on(invoice: Invoice) -> date | None:
     return timezone.localtime(paid_at, _zone(invoice)).date() if paid_at else None
 
 
-# --- the e-mail ----------------------------------------------------------------------------
-
-
 def _claimable(now: datetime) -> Q:
     """Pending; or failed and due; or "sending" for longer than the claim lasts (a dead
     worker's): one condition, since a claim sets `email_next_attempt_at` to its expiry."""
@@ -287,9 +281,6 @@ def _owner_email(organisation: Organisation) -> str:
         organisation.memberships.filter(role=Role.OWNER).select_related("user").order_by("pk")
     ).first()
     return owner.user.email if owner else ""
-
-
-# --- the job and the sweep -----------------------------------------------------------------
 
 
 def deliver_invoice(*, invoice: Invoice, now: datetime) -> bool:

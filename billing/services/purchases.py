@@ -66,9 +66,6 @@ def lock_billing(organisation: Organisation) -> BillingProfile:
     return BillingProfile.objects.select_for_update().get(pk=profile_of(organisation).pk)
 
 
-# --- buying credits ------------------------------------------------------------------------
-
-
 def purchase(
     *,
     organisation: Organisation,
@@ -170,9 +167,6 @@ def _card_fields(card: payment.SavedCard | None) -> dict[str, object]:
         "card_exp_month": card.exp_month,
         "card_exp_year": card.exp_year,
     }
-
-
-# --- the three steps -----------------------------------------------------------------------
 
 
 def charge_and_complete(*, purchase: Purchase, now: datetime) -> Purchase:

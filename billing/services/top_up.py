@@ -65,9 +65,6 @@ BOUGHT = (PurchaseStatus.PAID, PurchaseStatus.INVOICED)
 BOUGHT_NOTHING = (PurchaseStatus.DECLINED, PurchaseStatus.FAILED, PurchaseStatus.REFUNDED)
 
 
-# --- reads ---------------------------------------------------------------------------------
-
-
 def spent_this_month(organisation: Organisation, *, now: datetime) -> Decimal:
     """Total of this calendar month's automatic top-ups (paid or being paid), the month in
     the organisation's time zone: what the monthly cap is measured against."""
@@ -98,9 +95,6 @@ def _rearm(top_ups: QuerySet[AutoTopUp]) -> int:
 def _available(organisation: Organisation) -> int:
     pool = CreditPool.objects.filter(pk=organisation.pk).values("balance", "held").first()
     return pool["balance"] - pool["held"] if pool else 0
-
-
-# --- the owner's settings ------------------------------------------------------------------
 
 
 def _whole(value: object, low: int, message: str) -> int:
@@ -170,9 +164,6 @@ def configure_auto_top_up(
             row.disabled_reason = ""
         row.save()
     return row
-
-
-# --- one organisation ----------------------------------------------------------------------
 
 
 def run_auto_top_up(*, organisation: Organisation, now: datetime) -> Purchase | None:
@@ -368,9 +359,6 @@ def _capped(
         )
     if notice is not None:
         credit_services.send_notice(notice=notice, now=now)
-
-
-# --- every organisation --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

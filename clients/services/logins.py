@@ -1,4 +1,4 @@
-"""Login protection (django-axes, issue 13): who is knocking, and lifting a lock-out.
+"""Login protection (django-axes): who is knocking, and lifting a lock-out.
 
 Axes counts wrong passwords per (username, client address) and locks that pair out for
 `AXES_COOLOFF_TIME` after `AXES_FAILURE_LIMIT` of them. Two things are the portal's own:

@@ -43,9 +43,6 @@ def _last_owner() -> LastOwnerError:
     return LastOwnerError(_("An organisation must keep at least one owner."))
 
 
-# --- Memberships ------------------------------------------------------------------------
-
-
 def _check_tie(organisation: Organisation, role: str, client: Client | None) -> None:
     if role not in Role.values:
         raise ClientsError(_("Unknown role."))
@@ -115,9 +112,6 @@ def remove_member(*, membership: Membership) -> None:
     if membership.role == Role.OWNER and _lock_owners(membership.organisation) <= 1:
         raise _last_owner()
     membership.delete()
-
-
-# --- Invitations ------------------------------------------------------------------------
 
 
 hash_token = Invitation.hash_token

@@ -1,4 +1,4 @@
-"""What back-office staff do to people and their places in organisations (issue 13).
+"""What back-office staff do to people and their places in organisations.
 
 Two rules shape it:
 - **The ledger keeps its actors.** Consumptions, entries, assignments, holds, purchases… name
@@ -35,9 +35,6 @@ def _last_owner(organisations: Iterable[Organisation]) -> LastOwnerError:
         _("An organisation must keep at least one owner: %(organisations)s would have none.")
         % {"organisations": names}
     )
-
-
-# --- Memberships ------------------------------------------------------------------------
 
 
 def _orphaned(memberships: Sequence[Membership], *, lock: bool) -> list[Organisation]:
@@ -88,9 +85,6 @@ def remove_memberships(*, memberships: Sequence[Membership]) -> int:
     return len(memberships)
 
 
-# --- Clients ----------------------------------------------------------------------------
-
-
 def check_client_change(*, client: Client, is_active: bool, kind: str) -> None:
     """Refuse what `update_client` refuses for the own client (G1), before the form saves."""
     if client.kind == ClientKind.OWN and not is_active:
@@ -104,9 +98,6 @@ def check_client_change(*, client: Client, is_active: bool, kind: str) -> None:
         raise OwnClientError(_("The own client stays the organisation's own and active."))
     if client.kind != ClientKind.OWN and kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))
-
-
-# --- People -----------------------------------------------------------------------------
 
 
 def _ledger_relations() -> list:

@@ -222,8 +222,7 @@ urlpatterns = [
 ]
 
 
-# --- The invitation's link (config.urls: /invitations/<token>/) ---------------------------
-
+# What the invitation's link (config.urls: /invitations/<token>/) answers once it cannot be used.
 CLOSED_STATUS = {
     AcceptState.UNKNOWN: 404,
     AcceptState.USED: 410,

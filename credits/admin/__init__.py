@@ -1,6 +1,6 @@
 """Back office for the ledger (K1): figures and entries are read-only; every change is an
 admin action or form that calls one service, and requires the model permission of what it
-changes (issue 13).
+changes.
 
 One module per area, each registering its own admins: `pools` (pools and client accounts),
 `ledger` (lots, entries, holds, assignments, consumptions), `ratecard` (billable actions, SMS

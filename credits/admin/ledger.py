@@ -1,6 +1,6 @@
 """The ledger's rows, read-only (X1, K1): lots, entries, holds, assignments, consumptions.
 The one change staff make here, releasing holds, goes through the service and requires
-`credits.change_hold` (issue 13)."""
+`credits.change_hold`."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet

@@ -1,6 +1,6 @@
 """Pools and client accounts: their policies and limits are edited here through the services,
 and credits are corrected with the "Adjust credits" action (K1). Both require
-`credits.change_creditpool` / `credits.change_clientaccount` (issue 13)."""
+`credits.change_creditpool` / `credits.change_clientaccount`."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet

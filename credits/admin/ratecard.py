@@ -1,5 +1,5 @@
 """Rate cards: billable actions and their prices, SMS rates (CSV in and out), the quotes shown
-before a paid action, and "Try this action" (C5, D2, S1). Permissions per issue 13: trying an
+before a paid action, and "Try this action" (C5, D2, S1). Permissions: trying an
 action requires `credits.add_consumption`; importing SMS rates `credits.add_smsrate` and
 `credits.change_smsrate`; exporting them `credits.view_smsrate`."""
 

@@ -212,9 +212,6 @@ def back_above_threshold() -> Q:
     )
 
 
-# --- the alerts page --------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class TopUpPrice:
     """What one top-up costs at today's price list (the purchase prices it again)."""

@@ -30,8 +30,6 @@ from credits.exceptions import (
 from credits.models import ActionPrice, BillableAction, Quote, RuleKind, SmsRate
 from credits.selectors import spending_check
 
-# --- words ---------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -143,9 +141,6 @@ def rule_words(action: BillableAction) -> str:
     return _("Credits per SMS part, by destination country")
 
 
-# --- the rate card -------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class RateTable:
     header: list[str]
@@ -254,9 +249,6 @@ def action_card(
         return None
     rates = _matching_rates(organisation, "") if action.rule == RuleKind.SMS else []
     return _card(action, rates)
-
-
-# --- quotes and their recap ----------------------------------------------------------------
 
 
 def quote_for(membership: Membership, quote_id: int) -> Quote | None:

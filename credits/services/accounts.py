@@ -15,8 +15,6 @@ from credits.models import (
 from credits.presets import PRESETS
 from credits.services.core import _lock_pool
 
-# --- opening accounts ----------------------------------------------------------------------
-
 
 @transaction.atomic
 def open_pool(*, organisation: Organisation, preset: str = "custom") -> CreditPool:

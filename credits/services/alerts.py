@@ -57,9 +57,6 @@ MAX_ATTEMPTS = 12
 MAX_LEAD_DAYS = MAX_DAYS
 
 
-# --- notices: record, commit, send, mark ---------------------------------------------------
-
-
 def render_notice(organisation: Organisation, template: str, context: dict) -> tuple[str, str]:
     """The subject and body of `emails/<template>_subject.txt` and `emails/<template>.txt`,
     in the organisation's language, dates in its time zone."""
@@ -157,9 +154,6 @@ def send_pending_notices(*, now: datetime, batch: int = 200) -> int:
     return sent
 
 
-# --- expiry reminders (D3) -----------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class ReminderRun:
     organisations: int
@@ -231,9 +225,6 @@ def send_expiry_reminders(*, now: datetime) -> ReminderRun:
     sent = sum(send_notice(notice=n, now=now).status == NoticeStatus.SENT for n in notices)
     sent += send_pending_notices(now=now)
     return ReminderRun(organisations=len(notices), reminders=len(due), sent=sent)
-
-
-# --- low balance (B1) ----------------------------------------------------------------------
 
 
 def _alert_low_balance(
@@ -320,9 +311,6 @@ def run_balance_alerts(*, now: datetime) -> int:
         sent += notice is not None and notice.status == NoticeStatus.SENT
     send_pending_notices(now=now)
     return sent
-
-
-# --- the owner's settings ------------------------------------------------------------------
 
 
 def _whole(value: object, low: int, high: int, message: str) -> int:

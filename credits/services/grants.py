@@ -35,9 +35,6 @@ from credits.services.expiry import _begin, _inactivity_deadline
 DEFAULT = object()  # "use the organisation's policy" for grant's expiry
 
 
-# --- credits in: grant and adjust ----------------------------------------------------------
-
-
 def _default_expiry(pool: CreditPool, now: datetime) -> datetime | None:
     if pool.expiry_kind == ExpiryKind.AFTER_PURCHASE:
         return now + relativedelta(months=pool.expiry_months)

@@ -41,8 +41,6 @@ from credits.services.core import (
 )
 from credits.services.expiry import _begin, _expire_due_locked, _release_hold
 
-# --- credits out: debit, holds -------------------------------------------------------------
-
 
 def _check_texts(action_code: str, description: str, idempotency_key: str) -> None:
     """What a consumption or a hold keeps in columns of fixed length (X6)."""

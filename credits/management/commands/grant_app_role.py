@@ -1,4 +1,4 @@
-"""`manage.py grant_app_role portal_app`: what the application's database role may do (issue 13).
+"""`manage.py grant_app_role portal_app`: what the application's database role may do.
 
 Why a role of its own: the ledger's last line of defence is in the database (triggers that
 refuse to change, delete or truncate ledger rows; `credits_debit`; CHECKs and domains). A role

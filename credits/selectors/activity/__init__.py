@@ -83,9 +83,6 @@ PAGE_CHUNK = 80
 EXPORT_CHUNK = 2000
 
 
-# --- what to show ---------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class ActivityFilter:
     """What a person asked to see, already narrowed to what they may see (a tied member's
@@ -188,9 +185,6 @@ def _free_rows(found: QuerySet[Consumption]) -> QuerySet:
         .order_by(*NEWEST_FIRST)
         .values_list(*FREE_FIELDS)
     )
-
-
-# --- a page, its totals, the export ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -315,9 +309,6 @@ def activity_operations(scope: ActivityFilter) -> Iterator[Operation]:
         return entries
     frees = (free_operation(row) for row in _free_rows(free).iterator(chunk_size=EXPORT_CHUNK))
     return heapq.merge(entries, frees, key=lambda operation: operation.position, reverse=True)
-
-
-# --- the filter form's choices --------------------------------------------------------------
 
 
 def action_choices(organisation_id: int) -> list[tuple[str, str]]:

@@ -23,9 +23,6 @@ ENTRY = 0  # rank of a ledger entry in the activity's order
 FREE = 1  # rank of a free consumption: above the entries of the same instant
 
 
-# --- where a row stands in the activity's order ---------------------------------------------
-
-
 _TOKEN = re.compile(r"^(-?\d{1,17})\.([01])\.(\d{1,18})$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -88,9 +85,6 @@ FREE_FIELDS = (
     "balance_after", "actor__username", "actor__first_name", "actor__last_name",
 )  # fmt: skip
 NEWEST_FIRST = ("-created_at", "-id")
-
-
-# --- one row per operation ------------------------------------------------------------------
 
 
 @dataclass
