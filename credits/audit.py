@@ -117,8 +117,8 @@ def consumption_drift(organisation_ids: list[int] | None = None) -> list[Drift]:
     The pool's figures cannot show a consumption whose own credits were rewritten (the
     entries, and so the balance, still agree), and usage, exports and invoices read the
     consumption: so it is proven here, by one grouped query, whatever the number of rows.
-    The database refuses the change too (trigger, credits migration 0021) unless its owner
-    disabled the trigger."""
+    The database refuses the change too (`credits/sql/consumption_figures_fixed.*.sql`)
+    unless its owner disabled the trigger."""
     consumptions = Consumption.objects.all()
     if organisation_ids is not None:
         consumptions = consumptions.filter(organisation_id__in=organisation_ids)

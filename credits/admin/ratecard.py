@@ -80,8 +80,8 @@ class BillableActionAdmin(RefusalsAsFormErrors):
 
     def get_deleted_objects(self, objs, request: HttpRequest) -> tuple:
         """A consumed action is kept (its consumptions name it; a trigger refuses the DELETE
-        too, migration 0020): listed as protected, Django's delete page and "delete selected"
-        refuse, and say why and what to do instead."""
+        too, `credits/sql/billable_action_kept.*.sql`): listed as protected, Django's delete
+        page and "delete selected" refuse, and say why and what to do instead."""
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         by_pk = {action.pk: action for action in objs}
         active = BillableAction._meta.get_field("is_active").verbose_name

@@ -1,7 +1,8 @@
 """What spending leaves behind: holds (credits reserved for work that runs later, S2) and
 consumptions (the debit of one action: who, which client, which action, how many credits and
 from where, C4, S6). Only `credits.services` writes them; their figures are fixed once
-written (triggers, migrations 0009 and 0021)."""
+written (triggers: migration 0009 refuses DELETE, `credits/sql/consumption_figures_fixed.*.sql`
+any change of a consumption's figures)."""
 
 from django.conf import settings
 from django.db import models
