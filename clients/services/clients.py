@@ -115,21 +115,27 @@ def update_client(*, client: Client, **changes: object) -> Client:
         raise
 
 
-def _update(client: Client, changes: dict[str, object]) -> Client:
-    was_own = client.kind == ClientKind.OWN
-    for field, value in changes.items():
-        setattr(client, field, value)
-    if was_own and not client.is_active:
+def check_own_client_rules(*, was_own: bool, is_active: bool, kind: str) -> None:
+    """The own client stays own and active, and no other becomes it (G1): asked by
+    `update_client` and, before the form saves, by the back office."""
+    if was_own and not is_active:
         raise OwnClientError(
             _(
                 "The organisation's own client cannot be deactivated: it is created with the "
                 "organisation and spends for it."
             )
         )
-    if was_own and client.kind != ClientKind.OWN:
+    if was_own and kind != ClientKind.OWN:
         raise OwnClientError(_("The own client stays the organisation's own and active."))
-    if not was_own and client.kind == ClientKind.OWN:
+    if not was_own and kind == ClientKind.OWN:
         raise OwnClientError(_("The own client is created with the organisation."))
+
+
+def _update(client: Client, changes: dict[str, object]) -> Client:
+    was_own = client.kind == ClientKind.OWN
+    for field, value in changes.items():
+        setattr(client, field, value)
+    check_own_client_rules(was_own=was_own, is_active=client.is_active, kind=client.kind)
     _save(client)
     return client
 

@@ -21,8 +21,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from clients.exceptions import LastOwnerError, OwnClientError
+from clients.exceptions import LastOwnerError
 from clients.models import Client, ClientKind, Membership, Organisation, Role
+from clients.services import clients as client_services
 from clients.services import members as member_services
 
 # The apps whose rows are the ledger and its money: a person they name is kept.
@@ -87,17 +88,9 @@ def remove_memberships(*, memberships: Sequence[Membership]) -> int:
 
 def check_client_change(*, client: Client, is_active: bool, kind: str) -> None:
     """Refuse what `update_client` refuses for the own client (G1), before the form saves."""
-    if client.kind == ClientKind.OWN and not is_active:
-        raise OwnClientError(
-            _(
-                "The organisation's own client cannot be deactivated: it is created with the "
-                "organisation and spends for it."
-            )
-        )
-    if client.kind == ClientKind.OWN and kind != ClientKind.OWN:
-        raise OwnClientError(_("The own client stays the organisation's own and active."))
-    if client.kind != ClientKind.OWN and kind == ClientKind.OWN:
-        raise OwnClientError(_("The own client is created with the organisation."))
+    client_services.check_own_client_rules(
+        was_own=client.kind == ClientKind.OWN, is_active=is_active, kind=kind
+    )
 
 
 def _ledger_relations() -> list:
