@@ -4,7 +4,7 @@ monthly window rule, written once in Python for every reader of a monthly limit.
 SQL twin: `credits/sql/credits_debit.sql`, the block after "A monthly limit restarts at the
 first of the month" (`v_window_start IS NULL OR v_window_start < p_month_start`, with
 `p_month_start` computed here by `month_start`). Python users: the debit
-(`credits.services.core._roll_monthly_window`) and the quote preview
+(`credits.services.core.windows.roll_monthly_window`) and the quote preview
 (`credits.selectors.spending_check`, `credits.selectors.dashboard.client_home`).
 """
 

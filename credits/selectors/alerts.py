@@ -28,7 +28,7 @@ from credits.models import (
     LowBalanceAlert,
     Notice,
 )
-from credits.services.expiry import _inactivity_deadline
+from credits.services.core import inactivity_deadline
 
 NOTICES_SHOWN = 50
 SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
@@ -142,7 +142,7 @@ def due_lot_reminders(*, now: datetime) -> list[DueReminder]:
 
 def due_inactivity_reminders(*, now: datetime) -> list[DueReminder]:
     """Pools that expire after months without use (D3) whose deadline (the expiry job's own
-    rule, `_inactivity_deadline`) is within a lead time and not yet reminded at it: one query
+    rule, `inactivity_deadline`) is within a lead time and not yet reminded at it: one query
     over those pools, one over their reminders for deadlines still ahead."""
     pools = list(
         CreditPool.objects.filter(
@@ -158,7 +158,7 @@ def due_inactivity_reminders(*, now: datetime) -> list[DueReminder]:
     )
     candidates = []
     for pool in pools:
-        deadline = _inactivity_deadline(pool)
+        deadline = inactivity_deadline(pool)
         if deadline is None or deadline <= now:
             continue  # past: the expiry job's to apply
         lead = due_lead(pool.reminder_lead_days, deadline, now)

@@ -31,7 +31,8 @@ from credits.services.alerts import (
     set_alert_policy,
 )
 from credits.services.assignments import assign, reset_monthly, set_spending_limit, unassign
-from credits.services.expiry import ExpiryRun, expire_due, expire_holds, proportional_shares
+from credits.services.core import proportional_shares
+from credits.services.expiry import ExpiryRun, expire_due, expire_holds
 from credits.services.grants import DEFAULT, adjust, grant, revoke_lot
 from credits.services.ratecard import (
     QUOTE_VALIDITY,

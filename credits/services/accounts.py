@@ -13,7 +13,7 @@ from credits.models import (
     CreditPool,
 )
 from credits.presets import PRESETS
-from credits.services.core import _lock_pool
+from credits.services.core import lock_pool
 
 
 @transaction.atomic
@@ -42,7 +42,7 @@ def open_client_account(*, client: Client) -> ClientAccount:
 def apply_preset(*, organisation: Organisation, preset: str) -> CreditPool:
     """Set the policies of one of the seed systems (selectable in admin), and whether each
     client may draw from the pool, which the preset decides too."""
-    pool = _lock_pool(organisation.pk)
+    pool = lock_pool(organisation.pk)
     pool.preset = preset
     for name, value in PRESETS[preset].pool_fields().items():
         setattr(pool, name, value)
@@ -108,7 +108,7 @@ def update_policy(*, organisation: Organisation, **policy: object) -> CreditPool
     if unknown:
         raise InvalidAmount(_("Unknown policy fields: %s") % ", ".join(sorted(unknown)))
     _check_policy(policy)
-    pool = _lock_pool(organisation.pk)
+    pool = lock_pool(organisation.pk)
     for name, value in policy.items():
         setattr(pool, name, value)
     try:

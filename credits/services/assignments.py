@@ -1,5 +1,6 @@
 """Assignments to clients (G3, G4, S5) and spending limits (D4)."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -23,26 +24,23 @@ from credits.models import (
 from credits.periods import month_start, monthly_window_restart
 from credits.services.core import (
     User,
-    _check_credits,
-    _check_key,
-    _fingerprint,
-    _lock_pool,
-    _refuse_inactive,
-    _remember,
-    _restart_window,
-    _roll_monthly_window,
-    _Work,
+    Work,
+    check_credits,
+    check_key,
+    lock_pool,
+    locked_operation,
+    refuse_inactive,
+    restart_window,
+    roll_monthly_window,
 )
-from credits.services.expiry import _begin
 
 
 def _check_texts(reference: str, idempotency_key: str) -> None:
     """The reference is kept by the assignment (200 characters) and its entry."""
     bounds.check_text(reference, bounds.REFERENCE_LENGTH, _("A reference"))
-    _check_key(idempotency_key)
+    check_key(idempotency_key)
 
 
-@transaction.atomic
 def assign(
     *,
     organisation: Organisation,
@@ -55,62 +53,21 @@ def assign(
     idempotency_key: str = "",
 ) -> Assignment:
     """Move unassigned credits to one client of the same organisation (S7)."""
-    _check_credits(credits)
-    _check_texts(reference, idempotency_key)
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("Credits cannot move to another organisation's client."))
-    fingerprint = _fingerprint("assign", client=client.pk, credits=credits, reference=reference)
-    work, replayed = _begin(
-        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
-    )
-    if replayed is not None:
-        return Assignment.objects.get(pk=replayed)
-    _refuse_inactive(client)
-    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
-    if credits > unassigned:
-        raise InsufficientCredits(needed=credits, available=unassigned)
     return _move_assignment(
-        work, client, credits, AssignmentKind.ASSIGN, reference, comment, fingerprint
-    )
-
-
-def _move_assignment(
-    work: _Work,
-    client: Client,
-    credits: int,
-    kind: str,
-    reference: str,
-    comment: str,
-    fingerprint: str,
-) -> Assignment:
-    delta = credits if kind == AssignmentKind.ASSIGN else -credits
-    account = work.account(client.pk)
-    account.assigned_remaining += delta
-    work.pool.assigned += delta
-    assignment = Assignment.objects.create(
-        organisation_id=work.pool.pk,
+        AssignmentKind.ASSIGN,
+        _refuse_assign,
         client=client,
-        kind=kind,
         credits=credits,
+        now=now,
         reference=reference,
         comment=comment,
-        actor=work.actor,
-        created_at=work.now,
+        actor=actor,
+        idempotency_key=idempotency_key,
     )
-    entry_kind = EntryKind.ASSIGN if kind == AssignmentKind.ASSIGN else EntryKind.UNASSIGN
-    work.entry(
-        entry_kind,
-        client_id=client.pk,
-        assignment_id=assignment.pk,
-        assigned_delta=delta,
-        reference=reference,
-    )
-    work.save()
-    _remember(work, kind, fingerprint, assignment.pk)
-    return assignment
 
 
-@transaction.atomic
 def unassign(
     *,
     organisation: Organisation,
@@ -124,27 +81,89 @@ def unassign(
 ) -> Assignment:
     """Take assigned credits back to the pool, where the organisation's policy allows it (the
     serious-game preset never does, G3)."""
-    _check_credits(credits)
-    _check_texts(reference, idempotency_key)
     if client.organisation_id != organisation.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
-    fingerprint = _fingerprint("unassign", client=client.pk, credits=credits, reference=reference)
-    work, replayed = _begin(
-        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
+    return _move_assignment(
+        AssignmentKind.UNASSIGN,
+        _refuse_unassign,
+        client=client,
+        credits=credits,
+        now=now,
+        reference=reference,
+        comment=comment,
+        actor=actor,
+        idempotency_key=idempotency_key,
     )
-    if replayed is not None:
-        return Assignment.objects.get(pk=replayed)
+
+
+def _refuse_assign(work: Work, client: Client, credits: int) -> None:
+    refuse_inactive(client)
+    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+    if credits > unassigned:
+        raise InsufficientCredits(needed=credits, available=unassigned)
+
+
+def _refuse_unassign(work: Work, client: Client, credits: int) -> None:
     if not work.pool.assignments_reversible:
         raise NotReassignable(_("Assigned credits cannot be taken back in this organisation."))
     account = work.account(client.pk)
     if credits > account.assigned_remaining:
         raise InsufficientCredits(needed=credits, available=account.assigned_remaining)
-    return _move_assignment(
-        work, client, credits, AssignmentKind.UNASSIGN, reference, comment, fingerprint
-    )
 
 
-@transaction.atomic
+def _move_assignment(
+    kind: str,
+    refuse: Callable[[Work, Client, int], None],
+    *,
+    client: Client,
+    credits: int,
+    now: datetime,
+    reference: str,
+    comment: str,
+    actor: User,
+    idempotency_key: str,
+) -> Assignment:
+    """Both directions are one operation: the same key, checks and entries; only what each
+    refuses differs (`refuse`, which reads the figures under the lock)."""
+    check_credits(credits)
+    _check_texts(reference, idempotency_key)
+    with locked_operation(
+        client.organisation_id,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        operation=kind,
+        inputs={"client": client.pk, "credits": credits, "reference": reference},
+    ) as operation:
+        if operation.replayed is not None:
+            return Assignment.objects.get(pk=operation.replayed)
+        work = operation.work
+        refuse(work, client, credits)
+        delta = credits if kind == AssignmentKind.ASSIGN else -credits
+        account = work.account(client.pk)
+        account.assigned_remaining += delta
+        work.pool.assigned += delta
+        assignment = operation.result = Assignment.objects.create(
+            organisation_id=work.pool.pk,
+            client=client,
+            kind=kind,
+            credits=credits,
+            reference=reference,
+            comment=comment,
+            actor=work.actor,
+            created_at=work.now,
+        )
+        entry_kind = EntryKind.ASSIGN if kind == AssignmentKind.ASSIGN else EntryKind.UNASSIGN
+        work.entry(
+            entry_kind,
+            client_id=client.pk,
+            assignment_id=assignment.pk,
+            assigned_delta=delta,
+            reference=reference,
+        )
+    return assignment
+
+
 def set_spending_limit(
     *,
     client: Client,
@@ -163,18 +182,18 @@ def set_spending_limit(
     if kind == LimitKind.NONE:
         limit = None
     else:
-        _check_credits(limit, allow_zero=True)
-    work, _replayed = _begin(client.organisation_id, now=now, actor=actor)
-    account = work.account(client.pk)
-    if kind != account.limit_kind:
-        start = month_start(now, client.organisation.time_zone) if kind == "monthly" else now
-        _restart_window(work, account, start, counting=kind != LimitKind.NONE)
-    account.limit_kind = kind
-    account.limit = limit
-    if draws_from_pool is not None:
-        account.draws_from_pool = draws_from_pool or client.kind == ClientKind.OWN
-    account.save(update_fields=["limit_kind", "limit", "draws_from_pool"])
-    work.save()
+        check_credits(limit, allow_zero=True)
+    with locked_operation(client.organisation_id, now=now, actor=actor) as operation:
+        work = operation.work
+        account = work.account(client.pk)
+        if kind != account.limit_kind:
+            start = month_start(now, client.organisation.time_zone) if kind == "monthly" else now
+            restart_window(work, account, start, counting=kind != LimitKind.NONE)
+        account.limit_kind = kind
+        account.limit = limit
+        if draws_from_pool is not None:
+            account.draws_from_pool = draws_from_pool or client.kind == ClientKind.OWN
+        account.save(update_fields=["limit_kind", "limit", "draws_from_pool"])
     return account
 
 
@@ -197,10 +216,10 @@ def reset_monthly(*, now: datetime) -> int:
     reset = 0
     for account in due:
         with transaction.atomic():
-            work = _Work(pool=_lock_pool(account.organisation_id), now=now)
+            work = Work(pool=lock_pool(account.organisation_id), now=now)
             locked = work.account(account.pk)
             before = locked.window_start
-            _roll_monthly_window(work, locked, account.organisation.time_zone)
+            roll_monthly_window(work, locked, account.organisation.time_zone)
             reset += locked.window_start != before
             work.save()
     return reset

@@ -37,7 +37,7 @@ from credits.exceptions import (
 from credits.models import Consumption
 from credits.periods import month_start
 from credits.ratecards import Repriced
-from credits.services.core import User, _conflict
+from credits.services.core import User, conflict
 
 ARGUMENT_TYPES = (
     "bigint",  # organisation
@@ -199,7 +199,7 @@ def debit_in_database(
     if outcome == "quote_used":
         raise QuoteUsed(_("This quote was already used."))
     if outcome == "conflict":
-        raise _conflict(idempotency_key)
+        raise conflict(idempotency_key)
     if outcome == "assignment_exhausted":
         raise AssignmentExhausted(needed=needed, assigned=short_of)
     if outcome in ("insufficient", "lots_short"):

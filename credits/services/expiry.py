@@ -1,167 +1,14 @@
-"""Expiry of lots and holds (D3, S4, S8, M2), and the start of every locked operation."""
+"""The expiry jobs (D3, S4, S8, M2): every organisation with a lot, a hold or an inactivity
+deadline past its time, each in a transaction of its own under its pool lock. The rule itself
+is `credits.services.core.lazy_expiry`, which every operation also runs."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import F, Min
 
-from credits.models import (
-    ClientAccount,
-    CreditPool,
-    EntryKind,
-    ExpiryKind,
-    Hold,
-    HoldStatus,
-    Lot,
-)
-from credits.services.core import User, _lock_pool, _replay, _Work
-from webhooks import events as webhook_events
-
-# --- expiry (D3, S4, S8, M2) ---------------------------------------------------------------
-
-
-def proportional_shares(total: int, weights: dict[int, int]) -> dict[int, int]:
-    """Split `total` over the weights in proportion, to the exact unit (S8).
-
-    Largest-remainder: everyone gets the floor of their exact share; the units left by rounding
-    down go one each to the largest remainders. Ties between equal remainders go to the larger
-    weight, then to the smaller key (the older client), so the result is deterministic.
-    """
-    weight_sum = sum(weights.values())
-    if total > weight_sum or total < 0:
-        raise ValueError("cannot take more than the weights hold")
-    if total == 0:
-        return dict.fromkeys(weights, 0)
-    shares = {key: total * weight // weight_sum for key, weight in weights.items()}
-    remainders = {key: total * weight % weight_sum for key, weight in weights.items()}
-    left = total - sum(shares.values())
-    for key in sorted(weights, key=lambda k: (-remainders[k], -weights[k], k))[:left]:
-        shares[key] += 1
-    return shares
-
-
-def _inactivity_deadline(pool: CreditPool) -> datetime | None:
-    if pool.expiry_kind != ExpiryKind.INACTIVITY or pool.last_activity_at is None:
-        return None
-    return pool.last_activity_at + relativedelta(months=pool.expiry_months)
-
-
-def _expire_lot(work: _Work, lot: Lot, amount: int) -> int:
-    """Expire `amount` credits of a lot: unassigned credits first, then the clients' assigned
-    credits in proportion (S8)."""
-    pool = work.pool
-    if amount <= 0:
-        return 0
-    from_unassigned = min(amount, pool.balance - pool.held - pool.assigned)
-    from_assigned = amount - from_unassigned
-    lot.remaining -= amount
-    lot.save(update_fields=["remaining"])
-    work.entry(EntryKind.EXPIRY, credits=-amount, lot_id=lot.pk)
-    if from_assigned:
-        # Accounts already in this operation may hold credits a hold just gave back, which
-        # the database does not show yet: the in-memory figures are the current ones.
-        stored = ClientAccount.objects.filter(organisation_id=pool.pk, assigned_remaining__gt=0)
-        work.lock_accounts(list(stored.values_list("pk", flat=True)))
-        weights = {
-            pk: account.assigned_remaining
-            for pk, account in sorted(work.accounts.items())
-            if account.assigned_remaining > 0
-        }
-        for client_id, share in proportional_shares(from_assigned, weights).items():
-            if share:
-                work.accounts[client_id].assigned_remaining -= share
-                work.entry(
-                    EntryKind.EXPIRY, client_id=client_id, assigned_delta=-share, lot_id=lot.pk
-                )
-        pool.assigned -= from_assigned
-    return amount
-
-
-def _release_hold(work: _Work, hold: Hold, status: str) -> None:
-    account = work.account(hold.client_id)
-    account.assigned_remaining += hold.from_assigned
-    account.used -= account.use(hold.from_pool)
-    work.pool.held -= hold.credits
-    work.pool.assigned += hold.from_assigned
-    kind = EntryKind.RELEASE if status == HoldStatus.RELEASED else EntryKind.HOLD_EXPIRY
-    work.entry(
-        kind,
-        client_id=hold.client_id,
-        hold_id=hold.pk,
-        held_delta=-hold.credits,
-        assigned_delta=hold.from_assigned,
-        used_delta=-account.use(hold.from_pool),
-    )
-    hold.status = status
-    hold.resolved_at = work.now
-    hold.save(update_fields=["status", "resolved_at"])
-
-
-def _expiry_is_due(pool: CreditPool, now: datetime) -> bool:
-    """A scheduled expiry has come, or the inactivity period has run out on a pool with
-    credits: the operation must expire before it looks at any figure.
-
-    SQL twin: `credits/sql/credits_debit.sql`, `IF v_next_expiry <= p_now OR (v_expiry_kind =
-    'inactivity' AND v_balance > 0 AND v_last_activity + make_interval(...) <= p_now)`, which
-    answers 'expiry_due' and hands the debit back to this path."""
-    deadline = _inactivity_deadline(pool)
-    scheduled = pool.next_expiry_at is not None and pool.next_expiry_at <= now
-    return scheduled or (deadline is not None and deadline <= now and pool.balance > 0)
-
-
-def _next_expiry(pool: CreditPool, now: datetime) -> datetime | None:
-    """The earliest expiry still ahead: of a lot with credits left, or of an active hold."""
-    lots = Lot.objects.filter(organisation_id=pool.pk, live=True, expires_at__gt=now).aggregate(
-        first=Min("expires_at")
-    )["first"]
-    holds = Hold.objects.filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE).aggregate(
-        first=Min("expires_at")
-    )["first"]
-    return min((moment for moment in (lots, holds) if moment is not None), default=None)
-
-
-def _expire_due_locked(work: _Work, *, force: bool = False) -> tuple[int, int]:
-    """Release holds past their expiry, then expire lots past theirs (or all, after the
-    inactivity period). Returns (holds expired, credits expired).
-
-    Skipped, without a query, until the pool's next expiry comes (a lower bound kept by
-    every grant and hold), unless forced: the jobs, and captures and releases (which may
-    free credits that a lot kept past its expiry only for the hold)."""
-    pool, now = work.pool, work.now
-    if not force and not _expiry_is_due(pool, now):
-        return 0, 0
-    due_holds = list(
-        Hold.objects.select_for_update()
-        .filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE, expires_at__lte=now)
-        .order_by("pk")
-    )
-    work.lock_accounts([hold.client_id for hold in due_holds])
-    for hold in due_holds:
-        _release_hold(work, hold, HoldStatus.EXPIRED)
-    deadline = _inactivity_deadline(pool)
-    lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
-    if deadline is None or deadline > now:
-        lots = lots.filter(expires_at__lte=now)
-    # Credits reserved by active holds stay on the due lots (only there: valid lots never
-    # stand in for them) until the holds resolve; the rest of the due credits expires, in
-    # spending order. What a hold later gives back expires then (captures and releases run
-    # this again).
-    due = list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
-    expiring = max(sum(lot.remaining for lot in due) - pool.held, 0)
-    expired = 0
-    expired_lots = []
-    for lot in due:
-        amount = _expire_lot(work, lot, min(lot.remaining, expiring - expired))
-        expired += amount
-        expired_lots += [(lot, amount)] if amount else []
-    if expired_lots:  # one webhook event for this run's lots (B3)
-        webhook_events.credits_expired(
-            organisation_id=pool.pk, lots=expired_lots, balance=pool.balance, now=now
-        )
-    pool.next_expiry_at = _next_expiry(pool, now)
-    return len(due_holds), expired
+from credits.models import CreditPool, ExpiryKind, Hold, HoldStatus, Lot
+from credits.services.core import Work, expire_due_locked, inactivity_deadline, lock_pool
 
 
 @dataclass(frozen=True)
@@ -183,7 +30,7 @@ def expire_due(*, now: datetime) -> ExpiryRun:
         )
     )
     for pool in CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0):
-        deadline = _inactivity_deadline(pool)
+        deadline = inactivity_deadline(pool)
         if deadline is not None and deadline <= now:
             candidates.add(pool.pk)
     return _run_expiry(candidates, now)
@@ -204,26 +51,9 @@ def _run_expiry(candidates: set[int], now: datetime) -> ExpiryRun:
     holds = credits = 0
     for organisation_id in sorted(candidates):
         with transaction.atomic():
-            work = _Work(pool=_lock_pool(organisation_id), now=now)
-            expired_holds, expired_credits = _expire_due_locked(work, force=True)
+            work = Work(pool=lock_pool(organisation_id), now=now)
+            expired_holds, expired_credits = expire_due_locked(work, force=True)
             work.save()
         holds += expired_holds
         credits += expired_credits
     return ExpiryRun(len(candidates), holds, credits)
-
-
-def _begin(
-    organisation_id: int,
-    *,
-    now: datetime,
-    actor: User = None,
-    key: str = "",
-    fingerprint: str = "",
-) -> tuple[_Work, int | None]:
-    """Lock the pool; answer a retried request with its first result (writing nothing), or
-    bring the pool up to date (expiry, holds) before the operation looks at any figure."""
-    work = _Work(pool=_lock_pool(organisation_id), now=now, actor=actor, key=key)
-    replayed = _replay(work.pool, key, fingerprint)
-    if replayed is None:
-        _expire_due_locked(work)
-    return work, replayed

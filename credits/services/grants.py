@@ -3,7 +3,6 @@
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clients.models import Organisation
@@ -23,14 +22,13 @@ from credits.models import (
 )
 from credits.services.core import (
     User,
-    _check_credits,
-    _check_key,
-    _fingerprint,
-    _remember,
-    _take_from_lots,
-    _Work,
+    Work,
+    check_credits,
+    check_key,
+    inactivity_deadline,
+    locked_operation,
+    take_from_lots,
 )
-from credits.services.expiry import _begin, _inactivity_deadline
 
 DEFAULT = object()  # "use the organisation's policy" for grant's expiry
 
@@ -41,7 +39,6 @@ def _default_expiry(pool: CreditPool, now: datetime) -> datetime | None:
     return None
 
 
-@transaction.atomic
 def grant(
     *,
     organisation: Organisation,
@@ -58,57 +55,60 @@ def grant(
     (N months after purchase, or none); plan allowances must say when their cycle ends (M2).
     A purchase, where the policy says so, pushes the expiry of the credits still held to the
     new lot's (S4), and counts as use of the account for the inactivity rule (D3)."""
-    _check_credits(credits)
+    check_credits(credits)
     unit_cost = bounds.check_unit_cost(unit_cost)
     bounds.check_text(reference, bounds.REFERENCE_LENGTH, _("A reference"))
-    _check_key(idempotency_key)
+    check_key(idempotency_key)
     if source not in LotSource.values:
         raise InvalidAmount(_("Unknown source of credits: %s") % source)
     if source == LotSource.PLAN_ALLOWANCE and not isinstance(expires_at, datetime):
         raise InvalidAmount(_("A plan allowance expires at the end of its cycle."))
-    fingerprint = _fingerprint(
-        "grant",
-        credits=credits,
-        source=source,
-        expires_at="policy" if expires_at is DEFAULT else expires_at,
-        reference=reference,
-    )
-    work, replayed = _begin(
-        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
-    )
-    if replayed is not None:
-        return Lot.objects.get(pk=replayed)
-    if expires_at is DEFAULT:
-        expires_at = _default_expiry(work.pool, now)
-    if expires_at is not None and expires_at <= now:
-        raise InvalidAmount(_("Credits cannot be granted already expired."))
-    lot = Lot.objects.create(
-        organisation_id=organisation.pk,
-        source=source,
-        quantity=credits,
-        remaining=credits,
-        expires_at=expires_at,
-        unit_cost=unit_cost,
-        reference=reference,
-        created_at=now,
-    )
-    work.entry(EntryKind.GRANT, credits=credits, lot_id=lot.pk, reference=reference)
-    work.expiry_at(expires_at)
-    deadline = _inactivity_deadline(work.pool)
-    if work.pool.last_activity_at is None or (deadline is not None and deadline <= now):
-        # The inactivity clock starts with the first credits, and starts again for credits
-        # that arrive after the old ones expired for want of use (D3).
-        work.pool.last_activity_at = now
-    if source == LotSource.PURCHASE:
-        work.pool.last_activity_at = now
-        if work.pool.purchase_extends_expiry and expires_at is not None:
-            _extend_held_credits(work, until=expires_at, except_lot=lot)
-    work.save()
-    _remember(work, "grant", fingerprint, lot.pk)
+    inputs = {
+        "credits": credits,
+        "source": source,
+        "expires_at": "policy" if expires_at is DEFAULT else expires_at,
+        "reference": reference,
+    }
+    with locked_operation(
+        organisation.pk,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        operation="grant",
+        inputs=inputs,
+    ) as operation:
+        if operation.replayed is not None:
+            return Lot.objects.get(pk=operation.replayed)
+        work = operation.work
+        if expires_at is DEFAULT:
+            expires_at = _default_expiry(work.pool, now)
+        if expires_at is not None and expires_at <= now:
+            raise InvalidAmount(_("Credits cannot be granted already expired."))
+        lot = operation.result = Lot.objects.create(
+            organisation_id=organisation.pk,
+            source=source,
+            quantity=credits,
+            remaining=credits,
+            expires_at=expires_at,
+            unit_cost=unit_cost,
+            reference=reference,
+            created_at=now,
+        )
+        work.entry(EntryKind.GRANT, credits=credits, lot_id=lot.pk, reference=reference)
+        work.expiry_at(expires_at)
+        deadline = inactivity_deadline(work.pool)
+        if work.pool.last_activity_at is None or (deadline is not None and deadline <= now):
+            # The inactivity clock starts with the first credits, and starts again for credits
+            # that arrive after the old ones expired for want of use (D3).
+            work.pool.last_activity_at = now
+        if source == LotSource.PURCHASE:
+            work.pool.last_activity_at = now
+            if work.pool.purchase_extends_expiry and expires_at is not None:
+                _extend_held_credits(work, until=expires_at, except_lot=lot)
     return lot
 
 
-def _extend_held_credits(work: _Work, *, until: datetime, except_lot: Lot) -> None:
+def _extend_held_credits(work: Work, *, until: datetime, except_lot: Lot) -> None:
     extended = list(
         Lot.objects.filter(
             organisation_id=work.pool.pk,
@@ -130,7 +130,6 @@ def _extend_held_credits(work: _Work, *, until: datetime, except_lot: Lot) -> No
     Lot.objects.bulk_update(extended, ["expires_at"])
 
 
-@transaction.atomic
 def adjust(
     *,
     organisation: Organisation,
@@ -150,7 +149,7 @@ def adjust(
         raise InvalidAmount(_("An adjustment needs a reason."))
     # The reason is the reference of the lot (or of the entries) it writes.
     bounds.check_text(reason, bounds.REFERENCE_LENGTH, _("The reason"))
-    _check_key(idempotency_key)
+    check_key(idempotency_key)
     if credits > 0:
         lot = grant(
             organisation=organisation,
@@ -162,45 +161,47 @@ def adjust(
             idempotency_key=idempotency_key,
         )
         return lot.entries.get(kind=EntryKind.GRANT)
-    fingerprint = _fingerprint("adjust", credits=credits, reason=reason)
-    work, replayed = _begin(
-        organisation.pk, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
-    )
-    if replayed is not None:
-        return LedgerEntry.objects.get(pk=replayed)
-    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
-    if -credits > unassigned:
-        raise InsufficientCredits(needed=-credits, available=unassigned)
-    _take_from_lots(work, -credits, EntryKind.ADJUSTMENT, reference=reason)
-    work.save()
-    first = work.entries[0]
-    _remember(work, "adjust", fingerprint, first.pk)
-    return first
+    with locked_operation(
+        organisation.pk,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        operation="adjust",
+        inputs={"credits": credits, "reason": reason},
+    ) as operation:
+        if operation.replayed is not None:
+            return LedgerEntry.objects.get(pk=operation.replayed)
+        work = operation.work
+        unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+        if -credits > unassigned:
+            raise InsufficientCredits(needed=-credits, available=unassigned)
+        take_from_lots(work, -credits, EntryKind.ADJUSTMENT, reference=reason)
+        operation.result = work.entries[0]
+    return operation.result
 
 
-@transaction.atomic
 def revoke_lot(*, lot: Lot, reason: str, now: datetime, actor: User = None) -> LedgerEntry:
     """Take a lot's credits back when its purchase is cancelled (a voided invoice). Refused
     once any of them were spent or expired, since credits are not refunded (S7), and while
     they are assigned to clients or held (the unassigned credits must cover the lot)."""
     bounds.check_text(reason, bounds.ENTRY_REFERENCE_LENGTH, _("The reason"))
-    work, _replayed = _begin(lot.organisation_id, now=now, actor=actor)
-    locked = Lot.objects.get(pk=lot.pk)
-    if locked.remaining < locked.quantity:
-        raise CreditsAlreadySpent(
-            _(
-                "%(used)d of these %(quantity)d credits were already used or expired; "
-                "credits are not refundable."
+    with locked_operation(lot.organisation_id, now=now, actor=actor) as operation:
+        work = operation.work
+        locked = Lot.objects.get(pk=lot.pk)
+        if locked.remaining < locked.quantity:
+            raise CreditsAlreadySpent(
+                _(
+                    "%(used)d of these %(quantity)d credits were already used or expired; "
+                    "credits are not refundable."
+                )
+                % {"used": locked.quantity - locked.remaining, "quantity": locked.quantity}
             )
-            % {"used": locked.quantity - locked.remaining, "quantity": locked.quantity}
+        unassigned = work.pool.balance - work.pool.held - work.pool.assigned
+        if locked.remaining > unassigned:
+            raise InsufficientCredits(needed=locked.remaining, available=unassigned)
+        entry = work.entry(
+            EntryKind.REVOCATION, credits=-locked.remaining, lot_id=locked.pk, reference=reason
         )
-    unassigned = work.pool.balance - work.pool.held - work.pool.assigned
-    if locked.remaining > unassigned:
-        raise InsufficientCredits(needed=locked.remaining, available=unassigned)
-    entry = work.entry(
-        EntryKind.REVOCATION, credits=-locked.remaining, lot_id=locked.pk, reference=reason
-    )
-    locked.remaining = 0
-    locked.save(update_fields=["remaining"])
-    work.save()
+        locked.remaining = 0
+        locked.save(update_fields=["remaining"])
     return entry

@@ -28,35 +28,34 @@ from credits.ratecards import Repriced
 from credits.services import database_debit
 from credits.services.core import (
     User,
-    _check_credits,
-    _check_key,
-    _fingerprint,
-    _lock_pool,
-    _refuse_inactive,
-    _remember,
-    _replay,
-    _roll_monthly_window,
-    _take_from_lots,
-    _Work,
+    Work,
+    check_credits,
+    check_key,
+    expire_due_locked,
+    fingerprint,
+    locked_operation,
+    refuse_inactive,
+    release_hold,
+    roll_monthly_window,
+    take_from_lots,
 )
-from credits.services.expiry import _begin, _expire_due_locked, _release_hold
 
 
 def _check_texts(action_code: str, description: str, idempotency_key: str) -> None:
     """What a consumption or a hold keeps in columns of fixed length (X6)."""
     bounds.check_text(action_code, bounds.ACTION_CODE_LENGTH, _("An action's code"))
     bounds.check_text(description, bounds.DESCRIPTION_LENGTH, _("A description"))
-    _check_key(idempotency_key)
+    check_key(idempotency_key)
 
 
-def _fund(work: _Work, client: Client, credits: int) -> tuple[ClientAccount, Split]:
+def _fund(work: Work, client: Client, credits: int) -> tuple[ClientAccount, Split]:
     """Decide, under the lock, where a client's spend comes from; refuse it whole if any
     source falls short."""
     if client.organisation_id != work.pool.pk:
         raise ForeignClient(_("This client belongs to another organisation."))
-    _refuse_inactive(client)
+    refuse_inactive(client)
     account = work.account(client.pk)
-    _roll_monthly_window(work, account, client.organisation.time_zone)
+    roll_monthly_window(work, account, client.organisation.time_zone)
     return account, decide_funding(pool=work.pool, account=account, credits=credits)
 
 
@@ -83,13 +82,13 @@ def debit(
 
     On PostgreSQL the debit is one statement (`database_debit`); it hands the debit back to
     the Python path below when expiry is due, and SQLite always takes the Python path."""
-    _check_credits(credits, allow_zero=True)
+    check_credits(credits, allow_zero=True)
     _check_texts(action_code, description, idempotency_key)
     params = params or {}
     db = database_debit.database()
     if db is not None:
         if credits:
-            _refuse_inactive(client)
+            refuse_inactive(client)
         consumption = database_debit.debit_in_database(
             db,
             client=client,
@@ -108,6 +107,17 @@ def debit(
         )
         if consumption is not None:
             return consumption
+    if credits == 0:
+        return _free_debit(
+            client=client,
+            action_code=action_code,
+            now=now,
+            description=description,
+            params=params,
+            actor=actor,
+            quote_id=quote_id,
+            rate_card_version=rate_card_version,
+        )
     return _debit(
         client=client,
         credits=credits,
@@ -122,18 +132,11 @@ def debit(
     )
 
 
-def _debit_fingerprint(
-    client: Client,
-    credits: int,
-    action_code: str,
-    params: dict,
-    idempotency_key: str,
-    quote_id: int | None = None,
-) -> str:
-    """Only a keyed request is ever compared, so an unkeyed one skips the hashing. A quote's
-    id is part of the request: the same key with another quote is another request."""
-    if not idempotency_key:
-        return ""
+def _debit_inputs(
+    client: Client, credits: int, action_code: str, params: dict, quote_id: int | None
+) -> dict[str, object]:
+    """What makes two debits the same request. A quote's id is part of it: the same key with
+    another quote is another request."""
     values: dict[str, object] = {
         "client": client.pk,
         "credits": credits,
@@ -142,7 +145,30 @@ def _debit_fingerprint(
     }
     if quote_id is not None:
         values["quote"] = quote_id
-    return _fingerprint("debit", **values)
+    return values
+
+
+def _debit_fingerprint(
+    client: Client,
+    credits: int,
+    action_code: str,
+    params: dict,
+    idempotency_key: str,
+    quote_id: int | None = None,
+) -> str:
+    """The fingerprint `credits_debit` stores with the key, as `locked_operation` computes
+    it. Only a keyed request is ever compared, so an unkeyed one skips the hashing."""
+    if not idempotency_key:
+        return ""
+    return fingerprint("debit", **_debit_inputs(client, credits, action_code, params, quote_id))
+
+
+def _draw(work: Work, account: ClientAccount, split: Split) -> None:
+    """A debit and a hold take the same from the client: its assigned credits, its limit's
+    counter (when it counts), and the pool's assigned total."""
+    account.assigned_remaining -= split.from_assigned
+    account.used += account.use(split.from_pool)
+    work.pool.assigned -= split.from_assigned
 
 
 def _claimable(organisation_id: int, quote_id: int | None) -> None:
@@ -164,30 +190,42 @@ def _claim(quote_id: int | None, consumption: Consumption) -> None:
         Quote.objects.filter(pk=quote_id).update(consumption=consumption)
 
 
-def _begin_debit(
-    client: Client,
+@transaction.atomic
+def _free_debit(
     *,
+    client: Client,
+    action_code: str,
     now: datetime,
+    description: str,
+    params: dict,
     actor: User,
-    key: str,
-    fingerprint: str,
     quote_id: int | None,
     rate_card_version: int | None,
-) -> tuple[_Work, int | None]:
-    """`_begin` with the debit's own checks in credits_debit's order: lock the pool; a
-    changed rate card is repriced; a retried request answers its first result; a claimed
-    quote is refused; then expiry (the function hands expiry to this path, which owns it)."""
-    work = _Work(pool=_lock_pool(client.organisation_id), now=now, actor=actor, key=key)
-    if rate_card_version is not None and rate_card_version != work.pool.rate_card_version:
-        raise Repriced()
-    replayed = _replay(work.pool, key, fingerprint)
-    if replayed is None:
-        _claimable(client.organisation_id, quote_id)
-        _expire_due_locked(work)
-    return work, replayed
+) -> Consumption:
+    """A free action (C1) is recorded without the pool lock: it changes no figure.
+
+    SQL twin: credits_debit's first branch (no pool lock, no key, no expiry)."""
+    if rate_card_version is not None:
+        current = CreditPool.objects.filter(pk=client.organisation_id).values_list(
+            "rate_card_version", flat=True
+        )
+        if current.first() != rate_card_version:
+            raise Repriced()
+    _claimable(client.organisation_id, quote_id)
+    consumption = Consumption.objects.create(
+        organisation_id=client.organisation_id,
+        client=client,
+        action_code=action_code,
+        description=description,
+        params=params,
+        credits=0,
+        actor=actor,
+        created_at=now,
+    )
+    _claim(quote_id, consumption)
+    return consumption
 
 
-@transaction.atomic
 def _debit(
     *,
     client: Client,
@@ -198,77 +236,52 @@ def _debit(
     params: dict,
     actor: User,
     idempotency_key: str,
-    quote_id: int | None = None,
-    rate_card_version: int | None = None,
+    quote_id: int | None,
+    rate_card_version: int | None,
 ) -> Consumption:
-    if credits == 0:
-        # SQL twin: credits_debit's first branch (no pool lock, no key, no expiry).
-        if rate_card_version is not None:
-            current = CreditPool.objects.filter(pk=client.organisation_id).values_list(
-                "rate_card_version", flat=True
-            )
-            if current.first() != rate_card_version:
-                raise Repriced()
-        _claimable(client.organisation_id, quote_id)
-        consumption = Consumption.objects.create(
+    """The debit under the pool lock (SQLite, or PostgreSQL when `credits_debit` hands it
+    back because expiry is due)."""
+    with locked_operation(
+        client.organisation_id,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        operation="debit",
+        inputs=_debit_inputs(client, credits, action_code, params, quote_id),
+        rate_card_version=rate_card_version,
+        before_expiry=lambda: _claimable(client.organisation_id, quote_id),
+    ) as operation:
+        if operation.replayed is not None:
+            return Consumption.objects.get(pk=operation.replayed)
+        work = operation.work
+        account, split = _fund(work, client, credits)
+        consumption = operation.result = Consumption.objects.create(
             organisation_id=client.organisation_id,
             client=client,
             action_code=action_code,
             description=description,
             params=params,
-            credits=0,
+            credits=credits,
+            from_assigned=split.from_assigned,
+            from_pool=split.from_pool,
             actor=actor,
             created_at=now,
         )
+        take_from_lots(
+            work,
+            credits,
+            EntryKind.DEBIT,
+            client_id=client.pk,
+            consumption_id=consumption.pk,
+            assigned_delta=-split.from_assigned,
+            used_delta=account.use(split.from_pool),
+        )
+        _draw(work, account, split)
+        work.pool.last_activity_at = now
         _claim(quote_id, consumption)
-        return consumption
-    fingerprint = _debit_fingerprint(
-        client, credits, action_code, params, idempotency_key, quote_id
-    )
-    work, replayed = _begin_debit(
-        client,
-        now=now,
-        actor=actor,
-        key=idempotency_key,
-        fingerprint=fingerprint,
-        quote_id=quote_id,
-        rate_card_version=rate_card_version,
-    )
-    if replayed is not None:
-        return Consumption.objects.get(pk=replayed)
-    account, split = _fund(work, client, credits)
-    consumption = Consumption.objects.create(
-        organisation_id=client.organisation_id,
-        client=client,
-        action_code=action_code,
-        description=description,
-        params=params,
-        credits=credits,
-        from_assigned=split.from_assigned,
-        from_pool=split.from_pool,
-        actor=actor,
-        created_at=now,
-    )
-    _take_from_lots(
-        work,
-        credits,
-        EntryKind.DEBIT,
-        client_id=client.pk,
-        consumption_id=consumption.pk,
-        assigned_delta=-split.from_assigned,
-        used_delta=account.use(split.from_pool),
-    )
-    account.assigned_remaining -= split.from_assigned
-    account.used += account.use(split.from_pool)
-    work.pool.assigned -= split.from_assigned
-    work.pool.last_activity_at = now
-    work.save()
-    _claim(quote_id, consumption)
-    _remember(work, "debit", fingerprint, consumption.pk)
     return consumption
 
 
-@transaction.atomic
 def hold(
     *,
     client: Client,
@@ -285,49 +298,47 @@ def hold(
     """Reserve credits for work that runs later (S2): they leave what is available now and
     count against the client's assignment and limit as a debit would. `hold_action` passes
     the rate-card version it priced with: `Repriced` when the card changed since."""
-    _check_credits(credits)
+    check_credits(credits)
     _check_texts(action_code, description, idempotency_key)
     if expires_at <= now:
         raise InvalidAmount(_("A hold must expire in the future."))
     params = params or {}
-    fingerprint = _fingerprint(
-        "hold", client=client.pk, credits=credits, action=action_code, params=params
-    )
-    work, replayed = _begin(
-        client.organisation_id, now=now, actor=actor, key=idempotency_key, fingerprint=fingerprint
-    )
-    if rate_card_version is not None and rate_card_version != work.pool.rate_card_version:
-        raise Repriced()  # before the replay, as the debit; what expiry wrote is undone
-    if replayed is not None:
-        return Hold.objects.get(pk=replayed)
-    account, split = _fund(work, client, credits)
-    reservation = Hold.objects.create(
-        organisation_id=client.organisation_id,
-        client=client,
-        credits=credits,
-        from_assigned=split.from_assigned,
-        from_pool=split.from_pool,
-        action_code=action_code,
-        params=params,
-        description=description,
-        expires_at=expires_at,
-        created_at=now,
-    )
-    account.assigned_remaining -= split.from_assigned
-    account.used += account.use(split.from_pool)
-    work.pool.assigned -= split.from_assigned
-    work.pool.held += credits
-    work.expiry_at(expires_at)
-    work.entry(
-        EntryKind.HOLD,
-        client_id=client.pk,
-        hold_id=reservation.pk,
-        held_delta=credits,
-        assigned_delta=-split.from_assigned,
-        used_delta=account.use(split.from_pool),
-    )
-    work.save()
-    _remember(work, "hold", fingerprint, reservation.pk)
+    with locked_operation(
+        client.organisation_id,
+        now=now,
+        actor=actor,
+        key=idempotency_key,
+        operation="hold",
+        inputs={"client": client.pk, "credits": credits, "action": action_code, "params": params},
+        rate_card_version=rate_card_version,
+    ) as operation:
+        if operation.replayed is not None:
+            return Hold.objects.get(pk=operation.replayed)
+        work = operation.work
+        account, split = _fund(work, client, credits)
+        reservation = operation.result = Hold.objects.create(
+            organisation_id=client.organisation_id,
+            client=client,
+            credits=credits,
+            from_assigned=split.from_assigned,
+            from_pool=split.from_pool,
+            action_code=action_code,
+            params=params,
+            description=description,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        _draw(work, account, split)
+        work.pool.held += credits
+        work.expiry_at(expires_at)
+        work.entry(
+            EntryKind.HOLD,
+            client_id=client.pk,
+            hold_id=reservation.pk,
+            held_delta=credits,
+            assigned_delta=-split.from_assigned,
+            used_delta=account.use(split.from_pool),
+        )
     return reservation
 
 
@@ -355,10 +366,10 @@ def capture(
     """Turn a hold into a consumption of `credits` (all of it by default); the rest goes back
     where it came from. A hold past its expiry is released instead and the capture refused."""
     if credits is not None:
-        _check_credits(credits)
+        check_credits(credits)
     bounds.check_text(description, bounds.DESCRIPTION_LENGTH, _("A description"))
-    with transaction.atomic():
-        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
+    with locked_operation(hold.organisation_id, now=now, actor=actor) as operation:
+        work = operation.work
         account = work.account(hold.client_id)  # fixed order: pool, account, then the hold
         locked, refusal = _lock_active_hold(hold)
         if refusal is None:
@@ -369,14 +380,13 @@ def capture(
                     % {"taken": taken, "held": locked.credits}
                 )
             consumption = _capture_locked(work, account, locked, taken, description)
-        work.save()
     if refusal is not None:
         raise refusal
     return consumption
 
 
 def _capture_locked(
-    work: _Work, account: ClientAccount, locked: Hold, taken: int, description: str
+    work: Work, account: ClientAccount, locked: Hold, taken: int, description: str
 ) -> Consumption:
     taken_assigned = min(taken, locked.from_assigned)
     taken_pool = taken - taken_assigned
@@ -409,7 +419,7 @@ def _capture_locked(
         assigned_delta=back_assigned,
         used_delta=-account.use(back_pool),
     )
-    _take_from_lots(
+    take_from_lots(
         work,
         taken,
         EntryKind.CAPTURE,
@@ -421,20 +431,19 @@ def _capture_locked(
     locked.status = HoldStatus.CAPTURED
     locked.resolved_at = work.now
     locked.save(update_fields=["status", "resolved_at"])
-    _expire_due_locked(work, force=True)  # credits a lot kept only for this hold now expire
+    expire_due_locked(work, force=True)  # credits a lot kept only for this hold now expire
     return consumption
 
 
 def release(*, hold: Hold, now: datetime, actor: User = None) -> Hold:
     """Give a hold's credits back, unspent."""
-    with transaction.atomic():
-        work, _replayed = _begin(hold.organisation_id, now=now, actor=actor)
+    with locked_operation(hold.organisation_id, now=now, actor=actor) as operation:
+        work = operation.work
         work.account(hold.client_id)
         locked, refusal = _lock_active_hold(hold)
         if refusal is None:
-            _release_hold(work, locked, HoldStatus.RELEASED)
-            _expire_due_locked(work, force=True)
-        work.save()
+            release_hold(work, locked, HoldStatus.RELEASED)
+            expire_due_locked(work, force=True)
     if refusal is not None:
         raise refusal
     return locked
