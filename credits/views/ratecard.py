@@ -7,10 +7,9 @@ from django.utils import timezone
 
 from clients.access import organisation_page
 from clients.roles import Permission
-from credits import services
-from credits.exceptions import PricingError
 from credits.forms.spend import RateSearchForm, SpendForm
 from credits.selectors import ratecard
+from credits.views.spend import quote_asked
 
 
 @organisation_page(Permission.VIEW)
@@ -44,18 +43,8 @@ def rate(request: HttpRequest, code: str) -> HttpResponse:
         )
         if request.method == "POST" and form.is_valid():
             now = timezone.now()
-            try:
-                quote = services.quote(
-                    client=form.cleaned_data["client"],
-                    action=card.action,
-                    params=form.params(),
-                    actor=request.user,
-                    now=now,
-                )
-            except PricingError as error:
-                form.add_error(None, str(error))
-            else:
-                recap = ratecard.recap_of(quote, now=now)
+            quote = quote_asked(request, form, now=now)
+            recap = ratecard.recap_of(quote, now=now) if quote is not None else None
     return render(
         request, "credits/rates/detail.html", {"card": card, "form": form, "recap": recap}
     )

@@ -6,6 +6,8 @@ step (expired quote, credits short, limit reached, assignment used up) shows the
 with the reason and its figure, and moves nothing.
 """
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -54,20 +56,26 @@ def spend_action(request: HttpRequest, code: str) -> HttpResponse:
         )
         return render(request, "credits/spend/form.html", {"card": card, "form": form})
     form = SpendForm(request.POST, membership=request.membership, action=card.action)
-    if form.is_valid():
-        try:
-            quote = services.quote(
-                client=form.cleaned_data["client"],
-                action=card.action,
-                params=form.params(),
-                actor=request.user,
-                now=timezone.now(),
-            )
-        except PricingError as error:
-            form.add_error(None, str(error))
-        else:
-            return redirect("org:spend_recap", slug=request.organisation.slug, quote_id=quote.pk)
+    quote = quote_asked(request, form, now=timezone.now()) if form.is_valid() else None
+    if quote is not None:
+        return redirect("org:spend_recap", slug=request.organisation.slug, quote_id=quote.pk)
     return render(request, "credits/spend/form.html", {"card": card, "form": form})
+
+
+def quote_asked(request: HttpRequest, form: SpendForm, *, now: datetime) -> Quote | None:
+    """The quote a valid spend form asks for (the spend page and the rate page's calculator);
+    None when pricing refuses, with the reason on the form."""
+    try:
+        return services.quote(
+            client=form.cleaned_data["client"],
+            action=form.action,
+            params=form.params(),
+            actor=request.user,
+            now=now,
+        )
+    except PricingError as error:
+        form.add_error(None, str(error))
+        return None
 
 
 def _recap(request: HttpRequest, quote: Quote, *, status: int = 200, **extra) -> HttpResponse:
