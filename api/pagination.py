@@ -5,6 +5,15 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
+# What a list's OpenAPI description says of its cursor pages: one fact in the two wordings
+# the published schema has. CURSOR_NOTE opens the lists of consumptions and holds,
+# PAGES_NOTE closes the others.
+CURSOR_NOTE = (
+    "Newest first, by cursor: follow `next` until it is null (a cursor that was not "
+    "given by `next` or `previous` is a 400)."
+)
+PAGES_NOTE = " Pages follow `next`; a `cursor` not made by the API is a `validation_error`."
+
 
 class NewestFirst(CursorPagination):
     ordering = "-id"

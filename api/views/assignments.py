@@ -34,21 +34,43 @@ class _MoveCredits(ApiView):
     def move(self, request, pk: int, service) -> Response:
         client = self.client_for(pk)
         self.refuse_tied_key()
-        given = MoveCreditsSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
+        data = self.validated(MoveCreditsSerializer)
         assignment = service(
             organisation=self.organisation,
             client=client,
             now=self.now,
             actor=self.actor,
             idempotency_key=self.ledger_key,
-            **given.validated_data,
+            **data,
         )
         return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
 
+def _move_schema(*, operation_id: str, summary: str, description: str, refusal: str):
+    """Assigning and taking back are the two directions of one move: the same request,
+    answer and example, and the same refusals but the one each direction has of its own."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        request=MoveCreditsSerializer,
+        responses={
+            201: AssignmentSerializer,
+            **problems(
+                "insufficient_credits",
+                refusal,
+                "client_not_allowed",
+                "not_found",
+                write=True,
+            ),
+        },
+        examples=[_MOVE_EXAMPLE],
+        tags=["clients"],
+    )
+
+
 class ClientAssign(_MoveCredits):
-    @extend_schema(
+    @_move_schema(
         operation_id="clients_assign",
         summary="Assign credits to a client",
         description=(
@@ -58,26 +80,14 @@ class ClientAssign(_MoveCredits):
             "Send an `Idempotency-Key`: a retry assigns once. Keys of the whole organisation "
             "only."
         ),
-        request=MoveCreditsSerializer,
-        responses={
-            201: AssignmentSerializer,
-            **problems(
-                "insufficient_credits",
-                "client_inactive",
-                "client_not_allowed",
-                "not_found",
-                write=True,
-            ),
-        },
-        examples=[_MOVE_EXAMPLE],
-        tags=["clients"],
+        refusal="client_inactive",
     )
     def post(self, request, pk: int):
         return self.move(request, pk, services.assign)
 
 
 class ClientUnassign(_MoveCredits):
-    @extend_schema(
+    @_move_schema(
         operation_id="clients_unassign",
         summary="Take assigned credits back from a client",
         description=(
@@ -87,19 +97,7 @@ class ClientUnassign(_MoveCredits):
             "`insufficient_credits`. Send an `Idempotency-Key`: a retry takes back once. Keys "
             "of the whole organisation only."
         ),
-        request=MoveCreditsSerializer,
-        responses={
-            201: AssignmentSerializer,
-            **problems(
-                "insufficient_credits",
-                "not_reassignable",
-                "client_not_allowed",
-                "not_found",
-                write=True,
-            ),
-        },
-        examples=[_MOVE_EXAMPLE],
-        tags=["clients"],
+        refusal="not_reassignable",
     )
     def post(self, request, pk: int):
         return self.move(request, pk, services.unassign)
@@ -136,11 +134,8 @@ class ClientLimit(ClientFigures, ApiView):
     def put(self, request, pk: int):
         client = self.client_for(pk)
         self.refuse_tied_key()
-        given = LimitSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        services.set_spending_limit(
-            client=client, now=self.now, actor=self.actor, **given.validated_data
-        )
+        data = self.validated(LimitSerializer)
+        services.set_spending_limit(client=client, now=self.now, actor=self.actor, **data)
         return Response(self.render(client))
 
 

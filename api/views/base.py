@@ -10,6 +10,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
+from rest_framework.serializers import Serializer
 
 import api.converters  # noqa: F401  (registers <id:…> for every route module)
 from api import services
@@ -89,6 +90,14 @@ class ApiView(generics.GenericAPIView):
                 return own_client_of(self.api_key)
             return generics.get_object_or_404(self.clients(), kind="own")
         return generics.get_object_or_404(self.clients(), pk=client_id)
+
+    def validated(self, serializer_class: type[Serializer], data=None, **context) -> dict:
+        """What the request sent (its body, unless `data` is given), checked by
+        `serializer_class`: a bad one answers `validation_error` before any service runs,
+        so nothing is written."""
+        given = serializer_class(data=self.request.data if data is None else data, context=context)
+        given.is_valid(raise_exception=True)
+        return given.validated_data
 
     def refuse_tied_key(self) -> None:
         """For what only a key of the whole organisation may do (create clients, assign)."""

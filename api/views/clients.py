@@ -7,10 +7,11 @@ another organisation is for every key."""
 
 from django.urls import path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
+from api.pagination import PAGES_NOTE
 from api.schema import problems
 from api.serializers.clients import (
     ClientCreateSerializer,
@@ -103,8 +104,8 @@ class ClientList(ClientFigures, mixins.ListModelMixin, ApiView):
         description=(
             "Newest first, each with its credit figures. A key tied to a client lists that "
             "client only. Find a client by your own id with `?external_id=`."
-            " Pages follow `next`; a `cursor` not made by the API is a `validation_error`."
-        ),
+        )
+        + PAGES_NOTE,
         responses={200: ClientSerializer, **problems("validation_error")},
         examples=[OpenApiExample("A client", value=CLIENT_EXAMPLE, response_only=True)],
         tags=["clients"],
@@ -139,9 +140,8 @@ class ClientList(ClientFigures, mixins.ListModelMixin, ApiView):
     )
     def post(self, request):
         self.refuse_tied_key()
-        given = ClientCreateSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        client = services.create_client(organisation=self.organisation, **given.validated_data)
+        data = self.validated(ClientCreateSerializer)
+        client = services.create_client(organisation=self.organisation, **data)
         return Response(self.render(client), status=status.HTTP_201_CREATED)
 
 
@@ -185,9 +185,8 @@ class ClientDetail(ClientFigures, ApiView):
     def patch(self, request, pk: int):
         client = self.client_for(pk)
         self.refuse_tied_key()
-        given = ClientUpdateSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        services.update_client(client=client, **given.validated_data)
+        data = self.validated(ClientUpdateSerializer)
+        services.update_client(client=client, **data)
         return Response(self.render(client))
 
 
@@ -206,10 +205,24 @@ class ClientStatus(ClientFigures, ApiView):
         return Response(self.render(client))
 
 
-class ClientDeactivate(ClientStatus):
-    active = False
+def _status_schema(*, operation_id: str, summary: str, description: str, refusals=()):
+    """Deactivating and activating answer alike: no body, the client as it now is, the same
+    refusals (deactivating adds `own_client`)."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        request=None,
+        responses={
+            200: ClientSerializer,
+            **problems("client_not_allowed", "not_found", *refusals, write=True),
+        },
+        tags=["clients"],
+    )
 
-    @extend_schema(
+
+@extend_schema_view(
+    post=_status_schema(
         operation_id="clients_deactivate",
         summary="Deactivate a client",
         description=(
@@ -218,36 +231,25 @@ class ClientDeactivate(ClientStatus):
             "organisation's own client cannot be deactivated (`own_client`, G1). Keys of the "
             "whole organisation only. Send no body."
         ),
-        request=None,
-        responses={
-            200: ClientSerializer,
-            **problems("client_not_allowed", "not_found", "own_client", write=True),
-        },
-        tags=["clients"],
+        refusals=("own_client",),
     )
-    def post(self, request, pk: int):
-        return super().post(request, pk)
+)
+class ClientDeactivate(ClientStatus):
+    active = False
 
 
-class ClientActivate(ClientStatus):
-    active = True
-
-    @extend_schema(
+@extend_schema_view(
+    post=_status_schema(
         operation_id="clients_activate",
         summary="Activate a client again",
         description=(
             "It spends again, with the credits it kept. Activating an active client changes "
             "nothing. Keys of the whole organisation only. Send no body."
         ),
-        request=None,
-        responses={
-            200: ClientSerializer,
-            **problems("client_not_allowed", "not_found", write=True),
-        },
-        tags=["clients"],
     )
-    def post(self, request, pk: int):
-        return super().post(request, pk)
+)
+class ClientActivate(ClientStatus):
+    active = True
 
 
 urlpatterns = [

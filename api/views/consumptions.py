@@ -14,7 +14,7 @@ from rest_framework import mixins, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from api.pagination import RecentFirst
+from api.pagination import CURSOR_NOTE, RecentFirst
 from api.schema import problems
 from api.serializers.consumptions import (
     BIG,
@@ -96,11 +96,7 @@ class ConsumptionList(mixins.ListModelMixin, ApiView):
     @extend_schema(
         operation_id="consumptions_list",
         summary="List consumptions",
-        description=(
-            "Newest first, by cursor: follow `next` until it is null (a cursor that was not "
-            "given by `next` or `previous` is a 400). A key tied to a client sees that "
-            "client's only."
-        ),
+        description=CURSOR_NOTE + " A key tied to a client sees that client's only.",
         responses={
             200: ConsumptionSerializer(many=True),
             **problems("validation_error", "not_found"),
@@ -155,9 +151,7 @@ class ConsumptionList(mixins.ListModelMixin, ApiView):
         tags=["consumptions"],
     )
     def post(self, request):
-        given = ConsumeSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.validated(ConsumeSerializer)
         quote = None
         if "quote" in data:
             # A quote of a client the key does not act for is not found, as its id would be.

@@ -9,6 +9,7 @@ from rest_framework import mixins, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from api.pagination import CURSOR_NOTE
 from api.schema import problems
 from api.serializers.consumptions import ConsumptionSerializer
 from api.serializers.holds import CaptureSerializer, HoldRequestSerializer, HoldSerializer
@@ -43,10 +44,7 @@ class HoldList(mixins.ListModelMixin, _Scoped):
     @extend_schema(
         operation_id="holds_list",
         summary="List holds",
-        description=(
-            "Newest first, by cursor: follow `next` until it is null (a cursor that was not "
-            "given by `next` or `previous` is a 400)."
-        ),
+        description=CURSOR_NOTE,
         responses={200: HoldSerializer(many=True), **problems("validation_error", "not_found")},
         tags=["holds"],
     )
@@ -89,9 +87,7 @@ class HoldList(mixins.ListModelMixin, _Scoped):
         tags=["holds"],
     )
     def post(self, request):
-        given = HoldRequestSerializer(data=request.data, context={"now": self.now})
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.validated(HoldRequestSerializer, now=self.now)
         reservation = services.hold_action(
             client=self.client_for(data.get("client")),
             action=data["action"],
@@ -143,11 +139,10 @@ class HoldCapture(_Scoped):
         tags=["holds"],
     )
     def post(self, request, pk: int):
-        given = CaptureSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
+        data = self.validated(CaptureSerializer)
         consumption = services.capture(
             hold=get_object_or_404(self.get_queryset(), pk=pk),
-            credits=given.validated_data.get("credits"),
+            credits=data.get("credits"),
             now=self.now,
             actor=self.actor,
         )

@@ -8,7 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins
 
-from api.pagination import RecentFirst
+from api.pagination import PAGES_NOTE, RecentFirst
 from api.schema import problems
 from api.serializers.ledger import LedgerEntrySerializer
 from api.views.accounts_filters import BoundedDateTimeFilter, IdFilter
@@ -69,8 +69,8 @@ class LedgerList(OrganisationWide, mixins.ListModelMixin, ApiView):
             "Newest first, each with its changes of the balance, held, assigned and limit "
             "counters, and the balance after it. Keys of the whole organisation only "
             "(`client_not_allowed` for a key tied to a client)."
-            " Pages follow `next`; a `cursor` not made by the API is a `validation_error`."
-        ),
+        )
+        + PAGES_NOTE,
         responses={
             200: LedgerEntrySerializer,
             **problems("validation_error", "client_not_allowed"),

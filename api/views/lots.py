@@ -11,6 +11,7 @@ from rest_framework import mixins
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from api.pagination import PAGES_NOTE
 from api.schema import problems
 from api.serializers.lots import LotSerializer
 from api.views.accounts_filters import BoundedDateTimeFilter, StrictBooleanFilter
@@ -74,8 +75,8 @@ class LotList(OrganisationWide, mixins.ListModelMixin, ApiView):
             "Newest first: each lot's source, original and remaining credits, and expiry. "
             "Keys of the whole organisation only (`client_not_allowed` for a key tied to a "
             "client)."
-            " Pages follow `next`; a `cursor` not made by the API is a `validation_error`."
-        ),
+        )
+        + PAGES_NOTE,
         responses={
             200: LotSerializer,
             **problems("validation_error", "client_not_allowed"),

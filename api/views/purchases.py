@@ -102,9 +102,7 @@ class PurchaseList(OrganisationWide):
         tags=["purchases"],
     )
     def post(self, request):
-        given = PurchaseRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.validated(PurchaseRequestSerializer)
         package = None
         if "package" in data:
             # A package not on sale to this organisation (another list's) is not found.

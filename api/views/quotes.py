@@ -68,9 +68,7 @@ class QuoteList(ApiView):
         tags=["quotes"],
     )
     def post(self, request):
-        given = QuoteRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.validated(QuoteRequestSerializer)
         quote = services.quote(
             client=self.client_for(data.get("client")),
             action=data["action"],

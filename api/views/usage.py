@@ -121,9 +121,7 @@ class UsageView(ApiView):
     )
     def get(self, request):
         today = self.now.astimezone(ZoneInfo(self.organisation.time_zone)).date()
-        given = UsageQuerySerializer(data=request.query_params, context={"today": today})
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
+        data = self.validated(UsageQuerySerializer, data=request.query_params, today=today)
         client = None
         if "client" in data or self.api_key.client_id is not None:
             client = self.client_for(data.get("client"))
