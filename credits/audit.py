@@ -59,11 +59,7 @@ REPORTED_PER_LINK = 20
 def broken_links(organisation_ids: list[int] | None = None) -> list[BrokenLink]:
     """Every link of entries and consumptions that misses its row in the same organisation
     (the first few per kind of link), and rows whose organisation is gone."""
-    names = {
-        pk: f"{name} ({slug})"
-        for pk, name, slug in Organisation.objects.values_list("pk", "name", "slug")
-    }
-    found: list[BrokenLink] = []
+    found: list[tuple[int, str, str, int]] = []  # organisation, row, link, target
     for model, link, target in LINKS:
         rows = model.objects.filter(**{f"{link}_id__isnull": False})
         if organisation_ids is not None:
@@ -76,14 +72,7 @@ def broken_links(organisation_ids: list[int] | None = None) -> list[BrokenLink]:
             "pk", "organisation_id", f"{link}_id"
         )[:REPORTED_PER_LINK]:
             label = f"{model._meta.verbose_name} #{pk}"
-            found.append(
-                BrokenLink(
-                    names.get(organisation_id, f"organisation #{organisation_id}"),
-                    label,
-                    link,
-                    target_id,
-                )
-            )
+            found.append((organisation_id, label, link, target_id))
     for model in (LedgerEntry, Consumption):
         rows = model.objects.exclude(
             Exists(Organisation.objects.filter(pk=OuterRef("organisation_id")))
@@ -93,15 +82,22 @@ def broken_links(organisation_ids: list[int] | None = None) -> list[BrokenLink]:
         for pk, organisation_id in rows.order_by("pk").values_list("pk", "organisation_id")[
             :REPORTED_PER_LINK
         ]:
-            found.append(
-                BrokenLink(
-                    f"organisation #{organisation_id}",
-                    f"{model._meta.verbose_name} #{pk}",
-                    "organisation",
-                    organisation_id,
-                )
-            )
-    return found
+            label = f"{model._meta.verbose_name} #{pk}"
+            found.append((organisation_id, label, "organisation", organisation_id))
+    names = _names({organisation_id for organisation_id, *_ in found})
+    return [BrokenLink(names[organisation_id], *rest) for organisation_id, *rest in found]
+
+
+def _names(organisation_ids: set[int]) -> dict[int, str]:
+    """How a report names each organisation (only those it names: the check's memory does
+    not grow with the number of organisations)."""
+    names = {
+        pk: f"{name} ({slug})"
+        for pk, name, slug in Organisation.objects.filter(pk__in=organisation_ids).values_list(
+            "pk", "name", "slug"
+        )
+    }
+    return {pk: names.get(pk, f"organisation #{pk}") for pk in organisation_ids}
 
 
 def consumption_drift(organisation_ids: list[int] | None = None) -> list[Drift]:
@@ -123,15 +119,10 @@ def consumption_drift(organisation_ids: list[int] | None = None) -> list[Drift]:
         .order_by("pk")
         .values_list("pk", "organisation_id", "credits", "paid")[:REPORTED_PER_LINK]
     )
-    names = {
-        pk: f"{name} ({slug})"
-        for pk, name, slug in Organisation.objects.filter(
-            pk__in={organisation_id for _, organisation_id, _, _ in drifted}
-        ).values_list("pk", "name", "slug")
-    }
+    names = _names({organisation_id for _, organisation_id, _, _ in drifted})
     return [
         Drift(
-            names.get(organisation_id, f"organisation #{organisation_id}"),
+            names[organisation_id],
             f"consumption #{pk} credits",
             credits,
             paid,
