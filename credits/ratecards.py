@@ -3,7 +3,7 @@ query per call, and exact across processes.
 
 How it stays exact: every change of an organisation's rate card (its billable actions, their
 prices by parameters, its SMS rates) sets the pool's `rate_card_version` anew, by database
-triggers (migration 0019, credits/sql/rate_card_version.*). A card is cached with the version it
+triggers (credits/sql/rate_card_version.*.sql). A card is cached with the version it
 was read at, and whoever prices with it hands that version to the write that follows: the debit
 compares it with the pool row it locks anyway and answers "repriced" (`Repriced`) when they
 differ; the caller then forgets the card, reads it again and prices again. So a stale price is

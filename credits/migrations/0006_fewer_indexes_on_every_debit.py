@@ -3,28 +3,19 @@
 The foreign keys to the organisation and the client are served by the (…, -created_at)
 indexes; the links most entries leave empty (hold, assignment, actor) are indexed only where
 set. On SQLite, altering these fields rebuilds the ledger table, which drops its triggers:
-the last operation puts back the ones that refuse UPDATE and DELETE (X1, migration 0002).
+the last operation puts back the ones that refuse UPDATE and DELETE (X1,
+credits/sql/ledger_entries_immutable.sqlite.sql).
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-MESSAGE = "ledger entries are immutable: write a correcting entry instead"
-SQLITE_TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_update
-        BEFORE UPDATE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_delete
-        BEFORE DELETE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;""",
-]
+from credits import sql
 
 
 def reinstall_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_TRIGGERS:
-            schema_editor.execute(statement)
+    sql.create_sqlite_triggers(schema_editor, "ledger_entries_immutable.sqlite.sql")
 
 
 class Migration(migrations.Migration):

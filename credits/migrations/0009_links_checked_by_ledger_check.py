@@ -5,63 +5,28 @@ lots and consumptions refuse DELETE, as ledger entries refuse UPDATE and DELETE 
 
 On SQLite, altering these fields rebuilds the ledger table, which drops its triggers: they are
 put back at the end.
+
+The SQL: credits/sql/lots_and_consumptions_kept.*.sql (and, on SQLite,
+credits/sql/ledger_entries_immutable.sqlite.sql put back).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-REFUSAL = "lots and consumptions are never deleted: the ledger points at them"
-ENTRY_REFUSAL = "ledger entries are immutable: write a correcting entry instead"
+from credits import sql
 
-POSTGRES_UP = f"""
-CREATE FUNCTION credits_refuse_delete() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '{REFUSAL}';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER credits_lot_kept BEFORE DELETE ON credits_lot
-    FOR EACH ROW EXECUTE FUNCTION credits_refuse_delete();
-CREATE TRIGGER credits_consumption_kept BEFORE DELETE ON credits_consumption
-    FOR EACH ROW EXECUTE FUNCTION credits_refuse_delete();
-"""
-POSTGRES_DOWN = """
-DROP TRIGGER IF EXISTS credits_lot_kept ON credits_lot;
-DROP TRIGGER IF EXISTS credits_consumption_kept ON credits_consumption;
-DROP FUNCTION IF EXISTS credits_refuse_delete();
-"""
-SQLITE_UP = [
-    f"""CREATE TRIGGER IF NOT EXISTS credits_lot_kept BEFORE DELETE ON credits_lot
-        BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_consumption_kept
-        BEFORE DELETE ON credits_consumption
-        BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_update
-        BEFORE UPDATE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{ENTRY_REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_delete
-        BEFORE DELETE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{ENTRY_REFUSAL}'); END;""",
-]
-SQLITE_DOWN = [
-    "DROP TRIGGER IF EXISTS credits_lot_kept;",
-    "DROP TRIGGER IF EXISTS credits_consumption_kept;",
-]
+SQLITE_TRIGGERS = ["lots_and_consumptions_kept.sqlite.sql", "ledger_entries_immutable.sqlite.sql"]
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_UP:
-            schema_editor.execute(statement)
+    sql.run_on_postgresql(schema_editor, "lots_and_consumptions_kept.postgresql.sql")
+    for name in SQLITE_TRIGGERS:
+        sql.create_sqlite_triggers(schema_editor, name)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_DOWN:
-            schema_editor.execute(statement)
+    sql.run_on_postgresql(schema_editor, "undo/lots_and_consumptions_kept.postgresql.sql")
+    sql.drop_sqlite_triggers(schema_editor, "lots_and_consumptions_kept.sqlite.sql")
 
 
 class Migration(migrations.Migration):

@@ -5,24 +5,20 @@ version is pruned in place. Under concurrent debits a full page often cannot be 
 backends hold it pinned), the new version moves to another page, and a table of 65 pools grew
 to 50 pages during the benchmark, which every scan of it then read. With pages filled to 20 %
 at insert, the versions of a busy row stay on its page. Applies to pages written from now on
-(VACUUM FULL repacks existing tables).
+(VACUUM FULL repacks existing tables). The SQL: credits/sql/room_for_hot_updates.postgresql.sql.
 """
 
 from django.db import migrations
 
-TABLES = ("credits_creditpool", "credits_clientaccount", "credits_lot")
+from credits import sql
 
 
 def leave_room(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for table in TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = 20)")
+    sql.run_on_postgresql(schema_editor, "room_for_hot_updates.postgresql.sql")
 
 
 def fill_pages(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for table in TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+    sql.run_on_postgresql(schema_editor, "undo/room_for_hot_updates.postgresql.sql")
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,10 @@ runs only for the columns a statement assigns. See credits/models/fields.py.
 `live` is computed from `remaining`, and PostgreSQL will not change the type of a column a
 generated column reads: it is dropped and added again around the change (with its index). On
 SQLite every step rebuilds its table, which drops the table's triggers: the last operation
-puts back the ones that keep lots, consumptions and ledger entries (X1, migration 0009).
+puts back the ones that keep lots, consumptions and ledger entries (X1).
+
+The SQL: credits/sql/credit_count_domains.postgresql.sql, and on SQLite
+credits/sql/lots_and_consumptions_kept.sqlite.sql and ledger_entries_immutable.sqlite.sql.
 """
 
 import credits.models.fields
@@ -17,45 +20,22 @@ import django.db.models.expressions
 from django.conf import settings
 from django.db import migrations, models
 
-DOMAINS_UP = """
-CREATE DOMAIN credits_count AS bigint
-    CONSTRAINT credits_count_not_negative CHECK (VALUE >= 0);
-CREATE DOMAIN credits_positive AS bigint
-    CONSTRAINT credits_positive_above_zero CHECK (VALUE > 0);
-"""
-DOMAINS_DOWN = "DROP DOMAIN IF EXISTS credits_count; DROP DOMAIN IF EXISTS credits_positive;"
+from credits import sql
 
-REFUSAL = "lots and consumptions are never deleted: the ledger points at them"
-ENTRY_REFUSAL = "ledger entries are immutable: write a correcting entry instead"
-SQLITE_TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS credits_lot_kept BEFORE DELETE ON credits_lot
-        BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_consumption_kept
-        BEFORE DELETE ON credits_consumption
-        BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_update
-        BEFORE UPDATE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{ENTRY_REFUSAL}'); END;""",
-    f"""CREATE TRIGGER IF NOT EXISTS credits_ledgerentry_no_delete
-        BEFORE DELETE ON credits_ledgerentry
-        BEGIN SELECT RAISE(ABORT, '{ENTRY_REFUSAL}'); END;""",
-]
+SQLITE_TRIGGERS = ["lots_and_consumptions_kept.sqlite.sql", "ledger_entries_immutable.sqlite.sql"]
 
 
 def create_domains(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_UP, params=None)
+    sql.run_on_postgresql(schema_editor, "credit_count_domains.postgresql.sql")
 
 
 def drop_domains(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_DOWN, params=None)
+    sql.run_on_postgresql(schema_editor, "undo/credit_count_domains.postgresql.sql")
 
 
 def reinstall_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_TRIGGERS:
-            schema_editor.execute(statement)
+    for name in SQLITE_TRIGGERS:
+        sql.create_sqlite_triggers(schema_editor, name)
 
 
 class Migration(migrations.Migration):

@@ -7,28 +7,22 @@ on each such statement: the three policy checks (months ≥ 0, days ≥ 0, "an e
 months") were 6 % of the server's instructions per debit (callgrind). See
 credits/models/fields.py. `expiry_months` keeps its value whatever the kind (12 where it was
 empty) and only the expiring kinds read it.
+
+The SQL: credits/sql/policy_domains.postgresql.sql.
 """
 
 import credits.models.fields
 from django.db import migrations
 
-DOMAINS_UP = """
-CREATE DOMAIN credits_months AS smallint
-    CONSTRAINT credits_months_at_least_one CHECK (VALUE >= 1);
-CREATE DOMAIN credits_days AS smallint
-    CONSTRAINT credits_days_not_negative CHECK (VALUE >= 0);
-"""
-DOMAINS_DOWN = "DROP DOMAIN IF EXISTS credits_months; DROP DOMAIN IF EXISTS credits_days;"
+from credits import sql
 
 
 def create_domains(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_UP, params=None)
+    sql.run_on_postgresql(schema_editor, "policy_domains.postgresql.sql")
 
 
 def drop_domains(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_DOWN, params=None)
+    sql.run_on_postgresql(schema_editor, "undo/policy_domains.postgresql.sql")
 
 
 def months_everywhere(apps, schema_editor):

@@ -11,7 +11,8 @@ without a transaction around it) and compares the version the caller priced at w
   No pool trigger or CHECK looks at it, and no ledger entry follows it: `ledger_check` compares
   balance, held, assigned and the accounts only.
 * `credits_debit` gains `p_quote` and `p_rate_card_version` (credits/sql/credits_debit.sql);
-  the 11-argument version of migration 0012 is dropped. `credits_debit_from_lots` is unchanged.
+  the 11-argument version of migration 0012 (credits/sql/history/credits_debit.0012.sql, which
+  the reverse installs again) is dropped. `credits_debit_from_lots` is unchanged.
 
 On SQLite, adding the field rebuilds the pool's table, which has no trigger of its own to lose;
 the rate-card triggers are created after it. A later migration that makes SQLite rebuild
@@ -21,29 +22,10 @@ credits_creditpool, credits_billableaction, credits_actionprice or credits_smsra
 triggers silently (the three others; tests/credits/test_fast_consume.py would then fail).
 """
 
-from importlib import import_module
-
 from django.db import migrations, models
 
 from credits import sql
 
-OLD_DEBIT = (
-    "credits_debit(bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,"
-    " timestamptz, timestamptz)"
-)
-NEW_DEBIT = (
-    "credits_debit(bigint, bigint, bigint, varchar, varchar, jsonb, integer, varchar, varchar,"
-    " timestamptz, timestamptz, bigint, bigint)"
-)
-POSTGRES_DOWN = f"""
-DROP TRIGGER IF EXISTS credits_billableaction_rate_card_version ON credits_billableaction;
-DROP TRIGGER IF EXISTS credits_smsrate_rate_card_version ON credits_smsrate;
-DROP TRIGGER IF EXISTS credits_actionprice_rate_card_version ON credits_actionprice;
-DROP FUNCTION IF EXISTS credits_rate_card_changed();
-DROP FUNCTION IF EXISTS credits_action_price_changed();
-DROP SEQUENCE IF EXISTS credits_rate_card_version;
-DROP FUNCTION IF EXISTS {NEW_DEBIT};
-"""
 SQLITE_TRIGGERS = "rate_card_version.sqlite.sql"
 
 
@@ -58,23 +40,23 @@ def drop_rate_card_triggers(apps, schema_editor):
 
 
 def install(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {OLD_DEBIT};", params=None)
-        schema_editor.execute(sql.read("credits_debit.sql"), params=None)
-        schema_editor.execute(sql.read("rate_card_version.postgresql.sql"), params=None)
-    else:
-        create_rate_card_triggers(apps, schema_editor)
+    sql.run_on_postgresql(
+        schema_editor,
+        "undo/credits_debit.0012.sql",
+        "credits_debit.sql",
+        "rate_card_version.postgresql.sql",
+    )
+    create_rate_card_triggers(apps, schema_editor)
 
 
 def uninstall(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        previous = import_module("credits.migrations.0012_clients_without_a_limit_count_nothing")
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-        schema_editor.execute(previous.DEBIT_FUNCTION, params=None)
-    else:
-        drop_rate_card_triggers(apps, schema_editor)
+    sql.run_on_postgresql(
+        schema_editor,
+        "undo/rate_card_version.postgresql.sql",
+        "undo/credits_debit.sql",
+        "history/credits_debit.0012.sql",
+    )
+    drop_rate_card_triggers(apps, schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -25,24 +25,16 @@ from credits import sql
 
 POSTGRES_FILE = "billable_action_kept.postgresql.sql"
 SQLITE_FILE = "billable_action_kept.sqlite.sql"
-POSTGRES_DOWN = """
-DROP TRIGGER IF EXISTS credits_billableaction_kept ON credits_billableaction;
-DROP FUNCTION IF EXISTS credits_billableaction_refuse_delete();
-"""
 
 
 def install_action_guard(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(sql.read(POSTGRES_FILE), params=None)
-    else:
-        sql.create_sqlite_triggers(schema_editor, SQLITE_FILE)
+    sql.run_on_postgresql(schema_editor, POSTGRES_FILE)
+    sql.create_sqlite_triggers(schema_editor, SQLITE_FILE)
 
 
 def uninstall_action_guard(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    else:
-        sql.drop_sqlite_triggers(schema_editor, SQLITE_FILE)
+    sql.run_on_postgresql(schema_editor, "undo/billable_action_kept.postgresql.sql")
+    sql.drop_sqlite_triggers(schema_editor, SQLITE_FILE)
 
 
 class Migration(migrations.Migration):

@@ -23,24 +23,11 @@ POSTGRES_FILES = [
     "ledger_truncate_guard.postgresql.sql",
     "consumption_figures_fixed.postgresql.sql",
 ]
-SQLITE_TRIGGERS = "consumption_figures_fixed.sqlite.sql"
-GUARDED_TABLES = [
-    "credits_ledgerentry",
-    "credits_lot",
-    "credits_consumption",
-    "credits_hold",
-    "credits_creditpool",
-    "credits_clientaccount",
-    "credits_assignment",
+POSTGRES_UNDO = [
+    "undo/ledger_truncate_guard.postgresql.sql",
+    "undo/consumption_figures_fixed.postgresql.sql",
 ]
-POSTGRES_DOWN = "\n".join(
-    [f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};" for table in GUARDED_TABLES]
-    + [
-        "DROP FUNCTION IF EXISTS credits_refuse_truncate();",
-        "DROP TRIGGER IF EXISTS credits_consumption_figures_fixed ON credits_consumption;",
-        "DROP FUNCTION IF EXISTS credits_refuse_consumption_change();",
-    ]
-)
+SQLITE_TRIGGERS = "consumption_figures_fixed.sqlite.sql"
 
 
 def create_consumption_triggers(apps, schema_editor):
@@ -53,18 +40,13 @@ def drop_consumption_triggers(apps, schema_editor):
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for name in POSTGRES_FILES:
-            schema_editor.execute(sql.read(name), params=None)
-    else:
-        create_consumption_triggers(apps, schema_editor)
+    sql.run_on_postgresql(schema_editor, *POSTGRES_FILES)
+    create_consumption_triggers(apps, schema_editor)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN, params=None)
-    else:
-        drop_consumption_triggers(apps, schema_editor)
+    sql.run_on_postgresql(schema_editor, *POSTGRES_UNDO)
+    drop_consumption_triggers(apps, schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -4,10 +4,11 @@ no row can hold a policy after which every grant fails (SQLite accepted 120000 m
 later expiry date was past the year 9999). Costs and limits get their upper bound as model
 validators (forms and `full_clean`); the services refuse past it before any write.
 
-PostgreSQL: the policy's numbers are domains (migration 0013); each domain gets a second
-CHECK. Other databases (SQLite): the column CHECK the fields now write
-(`credits.models.fields`) needs the table rebuilt. Rows past a bound (none can be made through
-the services) are brought to it first, or the new CHECK would refuse the migration.
+PostgreSQL: the policy's numbers are domains (credits/sql/policy_domains.postgresql.sql); each
+domain gets a second CHECK (credits/sql/policy_upper_bounds.postgresql.sql). Other databases
+(SQLite): the column CHECK the fields now write (`credits.models.fields`) needs the table
+rebuilt. Rows past a bound (none can be made through the services) are brought to it first, or
+the new CHECK would refuse the migration.
 """
 
 import django.core.validators
@@ -16,21 +17,13 @@ from django.db import migrations, models
 import credits.models.fields
 from credits import sql
 
-# credits.bounds as this migration set them (a later change of a bound is a migration of its own)
+# credits.bounds as this migration set them (a later change of a bound is a migration of its
+# own); credits/sql/policy_upper_bounds.postgresql.sql writes the same numbers (the test
+# tests/credits/test_sql_files.py compares them).
 MAX_MONTHS = 1200
 MAX_DAYS = 365
 
 RATE_CARD_TRIGGERS = "rate_card_version.sqlite.sql"
-DOMAINS_UP = f"""
-ALTER DOMAIN credits_months
-    ADD CONSTRAINT credits_months_at_most_{MAX_MONTHS} CHECK (VALUE <= {MAX_MONTHS});
-ALTER DOMAIN credits_days
-    ADD CONSTRAINT credits_days_at_most_{MAX_DAYS} CHECK (VALUE <= {MAX_DAYS});
-"""
-DOMAINS_DOWN = f"""
-ALTER DOMAIN credits_months DROP CONSTRAINT IF EXISTS credits_months_at_most_{MAX_MONTHS};
-ALTER DOMAIN credits_days DROP CONSTRAINT IF EXISTS credits_days_at_most_{MAX_DAYS};
-"""
 
 
 def within_bounds(apps, schema_editor):
@@ -41,9 +34,8 @@ def within_bounds(apps, schema_editor):
 
 
 def bound_columns(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_UP, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
+    sql.run_on_postgresql(schema_editor, "policy_upper_bounds.postgresql.sql")
+    if schema_editor.connection.vendor == "sqlite":
         # The pool's columns CHECK what their fields say now. The rate-card triggers name the
         # pool, so they go first and come back after (credits.sql.drop_sqlite_triggers).
         sql.drop_sqlite_triggers(schema_editor, RATE_CARD_TRIGGERS)
@@ -52,8 +44,7 @@ def bound_columns(apps, schema_editor):
 
 
 def unbound_columns(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DOMAINS_DOWN, params=None)
+    sql.run_on_postgresql(schema_editor, "undo/policy_upper_bounds.postgresql.sql")
 
 
 class Migration(migrations.Migration):

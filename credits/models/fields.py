@@ -20,7 +20,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from credits.bounds import MAX_DAYS, MAX_MONTHS
 
-# The domains, created by credits migrations 0011 and 0013 on PostgreSQL.
+# The domains, on PostgreSQL: credits/sql/credit_count_domains.postgresql.sql and
+# credits/sql/policy_domains.postgresql.sql (upper bounds: policy_upper_bounds.postgresql.sql).
 COUNT_DOMAIN = "credits_count"
 POSITIVE_DOMAIN = "credits_positive"
 MONTHS_DOMAIN = "credits_months"
@@ -73,7 +74,8 @@ class PositiveCreditCountField(CreditCountField):
 
 class MonthsField(_BoundedByDomain, models.SmallIntegerField):
     """A number of months, from one to MAX_MONTHS (credits.bounds): past it the expiry dates
-    it makes leave the calendar (migration 0022 bounds the domain and SQLite's CHECK)."""
+    it makes leave the calendar (the domain's upper bound:
+    credits/sql/policy_upper_bounds.postgresql.sql; SQLite's CHECK: `db_check` above)."""
 
     domain = MONTHS_DOMAIN
     least = 1

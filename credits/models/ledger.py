@@ -3,7 +3,7 @@
 Stored figures (pool, client accounts, lots) are what pages read; ledger entries are the
 immutable record from which every figure can be recomputed (`manage.py ledger_check`).
 Only `credits.services` writes any of these rows (rules of the house); CHECK constraints and
-triggers (see migrations) are the last line of defence (X1, X2).
+triggers (credits/sql/, one file per rule) are the last line of defence (X1, X2).
 """
 
 from django.conf import settings
@@ -62,8 +62,9 @@ class CreditPool(models.Model):
         editable=False,
         help_text=_("No lot or hold expires before this time; operations skip expiry until then."),
     )
-    # Set anew by database triggers at every change of the organisation's rate card (migration
-    # 0019): the per-process rate-card caches and the debit compare it (credits/ratecards.py).
+    # Set anew by database triggers at every change of the organisation's rate card
+    # (credits/sql/rate_card_version.*.sql): the per-process rate-card caches and the debit
+    # compare it (credits/ratecards.py).
     # Not a figure: no ledger entry follows it and ledger_check ignores it.
     rate_card_version = models.BigIntegerField(default=0, editable=False)
 

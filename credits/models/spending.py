@@ -1,8 +1,8 @@
 """What spending leaves behind: holds (credits reserved for work that runs later, S2) and
 consumptions (the debit of one action: who, which client, which action, how many credits and
 from where, C4, S6). Only `credits.services` writes them; their figures are fixed once
-written (triggers: migration 0009 refuses DELETE, `credits/sql/consumption_figures_fixed.*.sql`
-any change of a consumption's figures)."""
+written (triggers: `credits/sql/lots_and_consumptions_kept.*.sql` refuses DELETE,
+`credits/sql/consumption_figures_fixed.*.sql` any change of a consumption's figures)."""
 
 from django.conf import settings
 from django.db import models
@@ -77,9 +77,9 @@ class Consumption(models.Model):
     # server's work per debit). What the constraint guarded still holds: only `credits`
     # writes these rows, from the pool and account it has locked; the organisation and the
     # client cannot be deleted while their pool and account (which keep their constraints)
-    # exist; consumptions and lots refuse DELETE (triggers, migration 0009); and ledger_check
-    # proves every link points at a row of the same organisation, which a constraint never
-    # checked (S7).
+    # exist; consumptions and lots refuse DELETE (credits/sql/lots_and_consumptions_kept.*.sql);
+    # and ledger_check proves every link points at a row of the same organisation, which a
+    # constraint never checked (S7).
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,

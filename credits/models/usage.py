@@ -6,7 +6,8 @@ zone), the uses and credits of that day's consumptions (`UsagePersonDay` the sam
 person); `UsageRollup.rolled_until` says up to when: every consumption created before it is
 counted in both, none after it. Reads add the consumptions from the mark on, live, so a
 report is exact whether or not the job ran.
-Consumptions are immutable (migration 0009), so a day once rolled up never changes.
+Consumptions are immutable (credits/sql/lots_and_consumptions_kept.*.sql and
+consumption_figures_fixed.*.sql), so a day once rolled up never changes.
 
 The tables are derived: `credits.services.roll_up_usage` writes them, and they can be
 emptied and rebuilt from the consumptions at any time (as happens when an organisation's time

@@ -1,9 +1,21 @@
-"""The SQL the credits app installs in the database (functions, triggers), one file per object.
+"""The SQL the credits app installs in the database (functions, triggers, domains), one file
+per rule, loaded by the migrations through the helpers below.
 
 Why files: SQL kept in Python strings inside migrations cannot be read, linted or diffed as
-SQL, and the next migration that changes a function had to copy the whole string. A migration
-now loads the file as it stands when it runs (`read`); a later change of the object ships a
-new file (or a new version of it) with the migration that installs it.
+SQL, and the next migration that changed a function had to copy the whole string.
+
+Versioning (README.md in this folder says the same, with the list of files):
+- `<name>.sql` (PostgreSQL only) or `<name>.<flavour>.sql` (`postgresql`, `sqlite`) is always
+  the NEWEST version of a rule: the one a reader opens, the one the newest migration that
+  installs the rule loads, the one the database runs (tests/credits/test_sql_files.py).
+- `history/<name>.<migration>.sql` (or `history/<name>.<migration>.<flavour>.sql`) is an older
+  version, loaded only by the migration numbered in its name (and by the reverse of the
+  migration that replaced it). Never edited.
+- `undo/<same name>` removes what the file of that name creates (a migration's reverse).
+- A migration never loads a file whose text a later change alters under it. To change a rule: copy
+  `<name>.sql` to `history/<name>.<number of the migration that installed it>.sql` (and its
+  `undo/` file to `undo/<name>.<number>.sql`), point the migrations that load it at the copies,
+  edit `<name>.sql`, and install it with a new migration (whose reverse loads the copy).
 """
 
 import re
@@ -16,8 +28,16 @@ FOLDER = Path(__file__).resolve().parent
 
 
 def read(name: str) -> str:
-    """The text of `credits/sql/<name>` (e.g. "credits_debit.sql")."""
+    """The text of `credits/sql/<name>`: "credits_debit.sql", "history/credits_debit.0008.sql"."""
     return (FOLDER / name).read_text(encoding="utf-8")
+
+
+def run_on_postgresql(schema_editor: BaseDatabaseSchemaEditor, *names: str) -> None:
+    """Run each file, in order, on PostgreSQL (nothing elsewhere). Without parameters
+    (`params=None`), so that a `%` in a function's body reaches the server as written."""
+    if schema_editor.connection.vendor == "postgresql":
+        for name in names:
+            schema_editor.execute(read(name), params=None)
 
 
 def statements(name: str) -> list[str]:

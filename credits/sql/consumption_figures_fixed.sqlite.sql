@@ -4,7 +4,7 @@
 -- NOTE: Django rebuilds a SQLite table for most column changes, and the rebuild drops the
 -- table's triggers silently. A migration that rebuilds credits_consumption must create this
 -- trigger again afterwards (migration 0021's `create_consumption_triggers`), as it must the
--- DELETE trigger of migration 0009 (credits_consumption_kept).
+-- DELETE trigger of lots_and_consumptions_kept.sqlite.sql (credits_consumption_kept).
 CREATE TRIGGER IF NOT EXISTS credits_consumption_figures_fixed
     BEFORE UPDATE OF credits, from_assigned, from_pool, organisation_id, client_id, hold_id
     ON credits_consumption

@@ -2,7 +2,8 @@
 --
 -- Why: their rows are immutable (ledger entries) or written only by `credits` together with
 -- the entries that add up to them (lots, consumptions, holds, pools, accounts, assignments).
--- The row triggers of migrations 0002 and 0009 refuse UPDATE and DELETE, but TRUNCATE fires
+-- The row triggers of ledger_entries_immutable.postgresql.sql and
+-- lots_and_consumptions_kept.postgresql.sql refuse UPDATE and DELETE, but TRUNCATE fires
 -- no row trigger: one statement emptied the ledger. A statement trigger refuses it, for the
 -- table named and for every table a `TRUNCATE … CASCADE` of another table reaches.
 --

@@ -1,0 +1,102 @@
+-- HISTORY, do not edit: the first version of credits_debit_from_lots (credits_debit's general
+-- path, when the pool's figures alone cannot decide the lots), which credits migration 0008
+-- installs (and 0012's reverse installs again). The newest version is credits_debit_from_lots.sql.
+CREATE OR REPLACE FUNCTION credits_debit_from_lots(
+    p_organisation bigint,
+    p_client bigint,
+    p_credits bigint,
+    p_action varchar,
+    p_description varchar,
+    p_params jsonb,
+    p_actor integer,
+    p_key varchar,
+    p_now timestamptz,
+    p_from_assigned bigint,
+    p_from_pool bigint,
+    p_balance bigint,
+    p_used_before bigint,
+    p_used bigint,
+    p_window_start timestamptz,
+    OUT outcome text,
+    OUT result_id bigint,
+    OUT needed bigint,
+    OUT available bigint
+) LANGUAGE plpgsql AS $$
+-- The rest of credits_debit when several lots pay: called by it alone, under its locks;
+-- credits_debit records the idempotency key.
+DECLARE
+    v_balance bigint := p_balance;
+    v_still_to_take bigint := p_credits;
+    v_taken bigint;
+    v_lot_ids bigint[] := '{}';
+    v_lot_takes bigint[] := '{}';
+    v_lot record;
+    i integer;
+BEGIN
+    FOR v_lot IN
+        SELECT l.id, l.remaining FROM credits_lot l
+        WHERE l.organisation_id = p_organisation AND l.live
+          AND (l.expires_at IS NULL OR l.expires_at > p_now)
+        ORDER BY l.expires_at ASC NULLS LAST, l.created_at ASC, l.id ASC
+    LOOP
+        v_taken := least(v_still_to_take, v_lot.remaining);
+        v_lot_ids := v_lot_ids || v_lot.id;
+        v_lot_takes := v_lot_takes || v_taken;
+        v_still_to_take := v_still_to_take - v_taken;
+        EXIT WHEN v_still_to_take = 0;
+    END LOOP;
+    IF v_still_to_take > 0 THEN
+        -- The pool's figures said the credits were there and the lots disagree: refuse
+        -- rather than write a ledger that does not add up (ledger_check names the drift).
+        outcome := 'lots_short';
+        needed := p_credits;
+        available := p_credits - v_still_to_take;
+        RETURN;
+    END IF;
+
+    IF p_used <> p_used_before THEN
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, client_id, actor_id, reference, idempotency_key, created_at)
+        VALUES (
+            p_organisation, 'limit_reset', 0, 0, 0, p_used - p_used_before,
+            v_balance, p_client, p_actor, '', p_key, p_now);
+    END IF;
+
+    INSERT INTO credits_consumption (
+        organisation_id, client_id, action_code, description, params, credits,
+        from_assigned, from_pool, actor_id, created_at)
+    VALUES (
+        p_organisation, p_client, p_action, p_description, p_params, p_credits,
+        p_from_assigned, p_from_pool, p_actor, p_now)
+    RETURNING id INTO result_id;
+
+    FOR i IN 1 .. array_length(v_lot_ids, 1) LOOP
+        UPDATE credits_lot SET remaining = remaining - v_lot_takes[i] WHERE id = v_lot_ids[i];
+        v_balance := v_balance - v_lot_takes[i];
+        -- The first entry carries the operation's effect on the figures; the others only
+        -- say which lot paid how much.
+        INSERT INTO credits_ledgerentry (
+            organisation_id, kind, credits, held_delta, assigned_delta, used_delta,
+            balance_after, lot_id, client_id, consumption_id, actor_id, reference,
+            idempotency_key, created_at)
+        VALUES (
+            p_organisation, 'debit', -v_lot_takes[i], 0,
+            CASE WHEN i = 1 THEN -p_from_assigned ELSE 0 END,
+            CASE WHEN i = 1 THEN p_from_pool ELSE 0 END,
+            v_balance, v_lot_ids[i], p_client, result_id, p_actor, '', p_key, p_now);
+    END LOOP;
+
+    UPDATE credits_creditpool
+        SET balance = balance - p_credits,
+            assigned = assigned - p_from_assigned,
+            last_activity_at = p_now
+        WHERE organisation_id = p_organisation;
+    UPDATE credits_clientaccount
+        SET assigned_remaining = assigned_remaining - p_from_assigned,
+            used = p_used + p_from_pool,
+            window_start = p_window_start
+        WHERE client_id = p_client;
+    outcome := 'debited';
+END;
+$$;
