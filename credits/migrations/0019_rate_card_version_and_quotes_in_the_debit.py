@@ -43,7 +43,7 @@ def install(apps, schema_editor):
     sql.run_on_postgresql(
         schema_editor,
         "undo/credits_debit.0012.sql",
-        "credits_debit.sql",
+        "history/credits_debit.0019.sql",
         "rate_card_version.postgresql.sql",
     )
     create_rate_card_triggers(apps, schema_editor)

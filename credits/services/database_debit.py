@@ -1,5 +1,5 @@
-"""The debit as one statement on PostgreSQL: `credits_debit` (credits/sql/credits_debit.sql,
-installed by migration 0019; first written in 0008 and 0012).
+"""The debit as one statement on PostgreSQL: `credits_debit` (credits/sql/credits_debit.sql;
+the versions before it are in credits/sql/history/).
 
 Why: through the ORM a debit is ten round trips with the pool lock held across all of them,
 which capped one busy organisation at ~160 debits a second (bench/RESULTS.md). In one

@@ -17,14 +17,14 @@
 -- Every answer but 'debited' writes nothing.
 --
 -- Python twins (each names this file back; a change to a rule here changes them too):
---   expiry due       credits/services/expiry.py `_expiry_is_due`
+--   expiry due       credits/services/core/lazy_expiry.py `expiry_is_due`
 --   monthly window   credits/periods.py `monthly_window_restart` (the rule, once, used by
---                    credits/services/core.py `_roll_monthly_window` for the debit and by
+--                    credits/services/core/windows.py `roll_monthly_window` for the debit and by
 --                    credits/selectors `spending_check` / dashboard `client_home` for the
 --                    quote preview) and `held_from_pool` (what a new window starts from);
 --                    p_month_start is credits/periods.py `month_start`
 --   funding          credits/funding.py `decide_funding` (and dashboard `spendable_now`)
---   spending order   credits/services/core.py `_spendable_lots` / `_take_from_lots`
+--   spending order   credits/services/core/lots.py `spendable_lots` / `take_from_lots`
 -- tests/credits/test_rule_twins.py checks the Python side on SQLite (make test-fast).
 CREATE OR REPLACE FUNCTION credits_debit(
     p_organisation bigint,
@@ -171,7 +171,7 @@ BEGIN
         END IF;
     END IF;
 
-    -- Python twin: credits/services/expiry.py `_expiry_is_due`.
+    -- Python twin: credits/services/core/lazy_expiry.py `expiry_is_due`.
     IF v_next_expiry <= p_now
        OR (v_expiry_kind = 'inactivity' AND v_balance > 0
            AND v_last_activity + make_interval(months => v_expiry_months) <= p_now)
@@ -224,7 +224,7 @@ BEGIN
     -- oldest on ties) nearly always pays for the whole debit: then the writes are this one
     -- statement (and the client's account, when the debit changes it), and it writes
     -- nothing when that lot cannot pay alone. Python twin of the order:
-    -- credits/services/core.py `_spendable_lots`.
+    -- credits/services/core/lots.py `spendable_lots`.
     IF v_used = v_used_before THEN
         WITH lot AS (
             UPDATE credits_lot SET remaining = remaining - p_credits

@@ -21,7 +21,7 @@ def spendable_lots(
 
     SQL twin: `credits/sql/credits_debit.sql`, the `lot` subquery (`ORDER BY l.expires_at ASC
     NULLS LAST, l.created_at ASC, l.id ASC`, live and not expired), and the lot loop of
-    `credits_debit_from_lots` (migration 0012)."""
+    `credits_debit_from_lots` (`credits/sql/credits_debit_from_lots.sql`)."""
     lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
     if not include_expired:
         lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -42,7 +42,7 @@ def take_from_lots(
     """Take credits from lots in spending order, one entry per lot that paid; the first entry
     also carries the links (client, consumption, deltas) of the operation.
 
-    SQL twin: `credits_debit_from_lots` (migration 0012), called by
+    SQL twin: `credits_debit_from_lots` (`credits/sql/credits_debit_from_lots.sql`), called by
     `credits/sql/credits_debit.sql` when the first lot cannot pay alone; its 'insufficient'
     answer is the `InsufficientCredits` below."""
     left = credits
