@@ -40,14 +40,11 @@ a cProfile of that, and one of a gunicorn worker (-w 1) under load.
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
 import os
-import queue
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,68 +133,38 @@ def _actor(tenant: Tenant):
     return _ACTORS[tenant.actor_id]
 
 
-def _worker(index, tenant, tag, seconds, ready, go, start_at, results, done) -> None:
-    from django.db import connections
+def _consumer(tag: str):
+    """An in-process worker's `prepare` (`ledger.run_forked`): consume for its tenant, each
+    run under its own idempotency keys; the measured run answers its latencies."""
 
-    connections.close_all()
-    try:
-        _consume_loop(tenant, f"{tag}-warm-{index}", time.monotonic() + 0.3, None)
-        ready.put((index, None))
-    except Exception:
-        ready.put((index, traceback.format_exc()))
-        return
-    go.wait()
-    start = start_at.value
-    time.sleep(max(0.0, start - time.monotonic()))
-    cpu, latencies = os.times(), []
-    _consume_loop(tenant, f"{tag}-{index}", start + seconds, latencies)
-    after = os.times()
-    results.put((index, latencies, after.user - cpu.user + after.system - cpu.system))
-    done.wait(60)  # keep the connection until the parent has read the server's CPU
-    connections.close_all()
+    def prepare(index: int, tenant: Tenant):
+        def run(until: float, warm: bool) -> list[float] | None:
+            if warm:
+                _consume_loop(tenant, f"{tag}-warm-{index}", until, None)
+                return None
+            latencies: list[float] = []
+            _consume_loop(tenant, f"{tag}-{index}", until, latencies)
+            return latencies
+
+        return run
+
+    return prepare
 
 
 def in_process_run(clocks: Clocks, tenants: list[Tenant], tag: str, seconds: float) -> Run:
-    from django.db import connections
-
-    context = multiprocessing.get_context("fork")
-    connections.close_all()
-    ready, results = context.Queue(), context.Queue()
-    go, done, start_at = context.Event(), context.Event(), context.Value("d", 0.0)
-    workers = [
-        context.Process(
-            target=_worker,
-            args=(i, t, tag, seconds, ready, go, start_at, results, done),
-            daemon=True,
-        )
-        for i, t in enumerate(tenants)
-    ]
-    for worker in workers:
-        worker.start()
     run = Run(seconds=seconds)
-    try:
-        for _ in workers:
-            index, failure = ready.get(timeout=120)
-            if failure:
-                sys.exit(f"in-process worker {index} failed to start:\n{failure}")
-        start_at.value = time.monotonic() + 0.2
-        clocks.start()
-        go.set()
-        outcomes = [results.get(timeout=seconds + 120) for _ in workers]
-        clocks.stop(run)
-    except queue.Empty:
-        sys.exit("an in-process worker is stuck")
-    finally:
-        done.set()
-        for worker in workers:
-            worker.join(timeout=20)
-            if worker.is_alive():
-                worker.terminate()  # only our own worker
-                worker.join()
-    for _index, latencies, _cpu in outcomes:
+    outcomes, _ = ledger.run_forked(
+        _consumer(tag),
+        tenants,
+        seconds,
+        who="in-process worker",
+        start_clock=clocks.start,
+        stop_clock=lambda: clocks.stop(run),
+    )
+    for _index, latencies, _user, _system in outcomes:
         run.latencies.extend(latencies)
     run.statuses = {201: len(run.latencies)}
-    run.cpu["workers"] = sum(outcome[2] for outcome in outcomes)
+    run.cpu["workers"] = sum(user + system for _index, _latencies, user, system in outcomes)
     run.cpu.pop("gunicorn", None)
     return run
 

@@ -48,11 +48,14 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 TARGETS = {"many": 50.0, "hot": 60.0}
 BIG_BALANCE = 10**12  # never runs out, on either side
 RAW_SCRIPT = {
@@ -96,6 +99,18 @@ def wait_for_quiet_machine(
             flush=True,
         )
         time.sleep(13)
+
+
+def wait_for_quiet_start(options, label: str) -> None:
+    """`wait_for_quiet_machine` with the run's options, then print the load the measurements
+    start under, so that a reader of the results can tell a disturbed run."""
+    load, background = wait_for_quiet_machine(
+        options.max_load, options.max_background, options.patience
+    )
+    print(
+        f"{label}: " + " ".join(f"{x:.2f}" for x in load) + f"; others busy {background:.2f} cores",
+        flush=True,
+    )
 
 
 def code_version(paths: tuple[str, ...] = ("credits", "clients")) -> str:
@@ -430,16 +445,14 @@ def _load_clients(client_ids: list[int]) -> list:
     return list(Client.objects.select_related("organisation").filter(pk__in=client_ids))
 
 
-def _service_worker(index, client_ids, seconds, side, ready, go, start_at, results, done) -> None:
-    """One worker process: its own connection, warm up, wait for the start, debit/consume."""
+def _forked_worker(index, prepare, share, seconds, ready, go, start_at, results, done) -> None:
+    """One worker process: its own connection, warm up, wait for the start, run its loop."""
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection (the parent closed it too)
     try:
-        rng = random.Random(index)
-        clients = _load_clients(client_ids)
-        errors: dict[str, int] = {}
-        _debit_loop(clients, time.monotonic() + 0.3, rng, errors, side)  # warm-up, not counted
+        run = prepare(index, share)
+        run(time.monotonic() + 0.3, warm=True)  # warm-up, not counted
         ready.put((index, None))
     except Exception:
         ready.put((index, traceback.format_exc()))
@@ -448,14 +461,28 @@ def _service_worker(index, client_ids, seconds, side, ready, go, start_at, resul
     start = start_at.value
     time.sleep(max(0.0, start - time.monotonic()))
     cpu = os.times()
-    count = _debit_loop(clients, start + seconds, rng, errors, side)
+    outcome = run(start + seconds, warm=False)
     after = os.times()
-    results.put((index, count, after.user - cpu.user, after.system - cpu.system, errors))
+    results.put((index, outcome, after.user - cpu.user, after.system - cpu.system))
     done.wait(60)  # keep the connection until the parent has read the server's CPU
     connections.close_all()
 
 
-def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> Measure:
+def run_forked(
+    prepare: Callable[[int, Any], Callable[..., Any]],
+    shares: list,
+    seconds: float,
+    *,
+    who: str,
+    start_clock: Callable[[], object],
+    stop_clock: Callable[[], T],
+) -> tuple[list[tuple[int, Any, float, float]], T]:
+    """Run one forked worker process per share, each on its own connection, all starting
+    together, so that the figures measure the workers side by side and not their start-up:
+    in each child `prepare(index, share)` loads what it needs and returns its loop
+    `run(until, warm=...) -> outcome`, which runs 0.3 s to warm up, then for `seconds`.
+    `start_clock` / `stop_clock` surround the measured run in the parent. Returns each
+    worker's (index, outcome, user CPU s, system CPU s) and what `stop_clock` answered."""
     from django.db import connections
 
     context = multiprocessing.get_context("fork")
@@ -464,8 +491,8 @@ def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> M
     go, done, start_at = context.Event(), context.Event(), context.Value("d", 0.0)
     workers = [
         context.Process(
-            target=_service_worker,
-            args=(index, share, seconds, side, ready, go, start_at, results, done),
+            target=_forked_worker,
+            args=(index, prepare, share, seconds, ready, go, start_at, results, done),
             daemon=True,
         )
         for index, share in enumerate(shares)
@@ -476,14 +503,14 @@ def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> M
         for _ in workers:
             index, failure = ready.get(timeout=120)
             if failure:
-                sys.exit(f"service worker {index} failed to start:\n{failure}")
+                sys.exit(f"{who} {index} failed to start:\n{failure}")
         start_at.value = time.monotonic() + 0.2
-        window = Window().start()
+        start_clock()
         go.set()
         outcomes = [results.get(timeout=seconds + 120) for _ in workers]
-        busy, server = window.stop(seconds)
+        measured = stop_clock()
     except queue.Empty:
-        sys.exit("a service worker is stuck")
+        sys.exit(f"{'an' if who[0] in 'aeiou' else 'a'} {who} is stuck")
     finally:
         done.set()
         for worker in workers:
@@ -491,10 +518,40 @@ def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> M
             if worker.is_alive():
                 worker.terminate()  # only our own worker, by its process
                 worker.join()
-    count = sum(outcome[1] for outcome in outcomes)
+    return outcomes, measured
+
+
+def _service_loop(side: str) -> Callable:
+    """A service worker's `prepare`: debit/consume from its share of clients, counting the
+    calls and the errors by name (the warm-up's errors included)."""
+
+    def prepare(index: int, client_ids: list[int]) -> Callable[..., tuple[int, dict]]:
+        rng = random.Random(index)
+        clients = _load_clients(client_ids)
+        errors: dict[str, int] = {}
+
+        def run(until: float, warm: bool) -> tuple[int, dict]:
+            return _debit_loop(clients, until, rng, errors, side), errors
+
+        return run
+
+    return prepare
+
+
+def run_service(shares: list[list[int]], seconds: int, side: str = "debit") -> Measure:
+    window = Window()
+    outcomes, (busy, server) = run_forked(
+        _service_loop(side),
+        shares,
+        seconds,
+        who="service worker",
+        start_clock=window.start,
+        stop_clock=lambda: window.stop(seconds),
+    )
+    count = sum(outcome[1][0] for outcome in outcomes)
     errors: dict[str, int] = {}
     for outcome in outcomes:
-        for name, number in outcome[4].items():
+        for name, number in outcome[1][1].items():
             errors[name] = errors.get(name, 0) + number
     return Measure(
         rate=count / seconds,
@@ -696,15 +753,7 @@ def main() -> None:
     print(f"code: {code_version()}")
     if not ServerClock.pid:
         print("(PostgreSQL's processes are not visible here: its CPU is left out)")
-    load_before, background = wait_for_quiet_machine(
-        options.max_load, options.max_background, options.patience
-    )
-    print(
-        "load average before: "
-        + " ".join(f"{x:.2f}" for x in load_before)
-        + f"; others busy {background:.2f} cores",
-        flush=True,
-    )
+    wait_for_quiet_start(options, "load average before")
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as folder:

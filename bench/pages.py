@@ -62,7 +62,7 @@ from ledger import (
     migrate,
     server_facts,
     setup_django,
-    wait_for_quiet_machine,
+    wait_for_quiet_start,
 )
 
 PAGES_CODE = ("credits", "clients", "templates", "config")  # what the pages' figures depend on
@@ -955,15 +955,7 @@ def main() -> None:
             print(f"  ledger_drift: {drift or 'none'} ({time.perf_counter() - clock:.1f} s)")
             if drift:
                 sys.exit("the loaded history does not add up")
-        load, background = wait_for_quiet_machine(
-            options.max_load, options.max_background, options.patience
-        )
-        print(
-            "  load average before timing: "
-            + " ".join(f"{x:.2f}" for x in load)
-            + f"; others busy {background:.2f} cores",
-            flush=True,
-        )
+        wait_for_quiet_start(options, "  load average before timing")
         client = Client(HTTP_HOST="localhost")
         client.force_login(main_org.owner)
         wanted = [word for word in options.only.split(",") if word]

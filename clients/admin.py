@@ -10,7 +10,7 @@ on the form, nothing is logged and no success message is given (`RefusalsAsFormE
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.utils import model_ngettext, unquote
+from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -22,12 +22,12 @@ from clients import (
     admin_people,  # noqa: F401  (registers people and groups)
     services,
 )
-from clients.admin_refusals import refusal_page
+from clients.admin_refusals import RemovedThroughService
 from clients.exceptions import ClientsError
 from clients.models import Client, Invitation, Membership, Organisation
 from clients.services import members as member_services
 from clients.services import staff
-from config.admin_base import PortalAdmin, RefusalsAsFormErrors
+from config.admin_base import ListedInline, PortalAdmin, RefusalsAsFormErrors
 from credits.models import Preset
 
 User = get_user_model()
@@ -51,28 +51,18 @@ class OrganisationAddForm(forms.ModelForm):
         fields = ["name", "slug", "currency", "time_zone", "language"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ListedInline):
     model = Membership
-    extra = 0
     fields = ["user", "role", "client", "created_at"]
     readonly_fields = ["user", "role", "client", "created_at"]
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class ClientInline(admin.TabularInline):
+class ClientInline(ListedInline):
     model = Client
-    extra = 0
     fields = ["name", "kind", "access_mode", "is_active"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Organisation)
@@ -143,7 +133,7 @@ class MembershipForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(RefusalsAsFormErrors):
+class MembershipAdmin(RemovedThroughService, RefusalsAsFormErrors):
     form = MembershipForm
     list_display = ["user", "organisation", "role", "client", "created_at"]
     list_filter = ["role", "organisation"]
@@ -170,26 +160,15 @@ class MembershipAdmin(RefusalsAsFormErrors):
             )
             obj.pk = created.pk
 
-    def delete_view(self, request, object_id, extra_context=None):
-        """Removing the last owner's membership is refused on a page that says why; the
-        removal itself goes through the service (under its lock), logged only when done."""
-        membership = self.get_object(request, unquote(object_id))
-        if membership is None or not self.has_delete_permission(request, membership):
-            return super().delete_view(request, object_id, extra_context)
-        try:
-            staff.check_membership_removal(memberships=[membership])
-        except ClientsError as error:
-            return refusal_page(self, request, membership, error)
-        if request.method != "POST":
-            return super().delete_view(request, object_id, extra_context)
-        shown = str(membership)
-        try:
-            with transaction.atomic():
-                staff.remove_memberships(memberships=[membership])
-                self.log_deletions(request, [membership])
-        except ClientsError as error:
-            return refusal_page(self, request, membership, error)
-        return self.response_delete(request, shown, membership.pk)
+    # Removing the last owner's membership is refused on a page that says why; the removal
+    # itself goes through the service (under its lock): RemovedThroughService.
+    def check_removal(self, obj: Membership) -> None:
+        staff.check_membership_removal(memberships=[obj])
+
+    def remove(self, request, obj: Membership) -> bool:
+        staff.remove_memberships(memberships=[obj])
+        self.log_deletions(request, [obj])
+        return True
 
     @admin.action(permissions=["delete"], description=_("Delete selected %(verbose_name_plural)s"))
     def delete_selected(self, request, queryset):

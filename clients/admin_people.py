@@ -4,19 +4,17 @@ their actors and are immutable."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
-from django.contrib.admin.utils import model_ngettext, unquote
+from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from clients.admin_refusals import refusal_page
+from clients.admin_refusals import RemovedThroughService
 from clients.exceptions import ClientsError
 from clients.services import staff
 from config.admin_base import PortalAdmin
@@ -34,34 +32,21 @@ class GroupAdmin(PortalAdmin, DjangoGroupAdmin):
 
 
 @admin.register(User)
-class UserAdmin(PortalAdmin, DjangoUserAdmin):
+class UserAdmin(RemovedThroughService, PortalAdmin, DjangoUserAdmin):
     """Django's own admin of people, except deleting: a person the ledger names is
     deactivated instead (`clients.services.staff.remove_users`), so that the ledger's rows
     keep their actor and the admin never answers a 500."""
 
     actions = ["delete_selected"]
 
-    def delete_view(self, request, object_id, extra_context=None):
-        person = self.get_object(request, unquote(object_id))
-        if person is None or not self.has_delete_permission(request, person):
-            return super().delete_view(request, object_id, extra_context)
-        try:
-            staff.check_user_removal(users=[person])
-        except ClientsError as error:
-            return refusal_page(self, request, person, error)
-        in_ledger = bool(staff.in_ledger([person]))
-        if request.method != "POST":
-            context = {**(extra_context or {}), "deactivates_instead": in_ledger}
-            return super().delete_view(request, object_id, context)
-        shown = str(person)
-        try:
-            with transaction.atomic():
-                removal = self._remove(request, [person])
-        except ClientsError as error:
-            return refusal_page(self, request, person, error)
-        if removal.deleted:
-            return self.response_delete(request, shown, person.pk)
-        return HttpResponseRedirect(reverse("admin:auth_user_changelist"))
+    def check_removal(self, obj) -> None:
+        staff.check_user_removal(users=[obj])
+
+    def removal_context(self, obj) -> dict:
+        return {"deactivates_instead": bool(staff.in_ledger([obj]))}
+
+    def remove(self, request, obj) -> bool:
+        return bool(self._remove(request, [obj]).deleted)
 
     def _remove(self, request, people: list) -> staff.Removal:
         """One service call; the history says deleted or deactivated, as it was done."""

@@ -95,6 +95,17 @@ class ReadOnlyAdmin(PortalAdmin):
         return False
 
 
+class ListedInline(admin.TabularInline):
+    """Rows shown under the object they belong to, never added or removed from there: they
+    are written elsewhere (a service, their own admin page), and listed here for context."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 def requires(*permissions: str) -> Callable:
     """Guard a custom admin view (a `get_urls` page) with the model permissions it changes:
     `admin_view` only checks that the user is staff."""

@@ -20,31 +20,21 @@ from django.utils.translation import gettext_lazy as _
 from billing import services
 from billing.models import Invoice, InvoiceLine, Payment, PaymentMethod
 from billing.views.invoices import pdf_response
-from config.admin_base import ReadOnlyAdmin, requires
+from config.admin_base import ListedInline, ReadOnlyAdmin, requires
 from credits.exceptions import CreditsError
 
 CHANGE_INVOICE = "billing.change_invoice"
 VIEW_INVOICE = "billing.view_invoice"
 
 
-class InvoiceLineInline(admin.TabularInline):
+class InvoiceLineInline(ListedInline):
     model = InvoiceLine
-    extra = 0
-    can_delete = False
     readonly_fields = ["description", "quantity", "unit_price", "amount"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ListedInline):
     model = Payment
-    extra = 0
-    can_delete = False
     readonly_fields = ["amount", "method", "reference", "paid_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class VoidForm(forms.Form):

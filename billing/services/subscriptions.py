@@ -74,6 +74,32 @@ def _record_plan_payment(
     return record
 
 
+def _record_plan_month(
+    *,
+    organisation: Organisation,
+    kind: str,
+    plan: Plan,
+    start: datetime,
+    now: datetime,
+    origin: str = PurchaseOrigin.PERSON,
+    actor: User = None,
+) -> Purchase:
+    """A whole month of `plan` from `start` (a start or a renewal): its monthly price for its
+    monthly allowance; an upgrade pays a share of a month instead (`change_plan`)."""
+    return _record_plan_payment(
+        organisation=organisation,
+        kind=kind,
+        plan=plan,
+        amount=cents(plan.monthly_price),
+        credits=plan.included_credits,
+        start=start,
+        end=start + relativedelta(months=1),
+        now=now,
+        origin=origin,
+        actor=actor,
+    )
+
+
 def _settled(record: Purchase, now: datetime) -> Purchase:
     """Charge and complete after commit, and say plainly how it ended."""
     if record.status == PurchaseStatus.CHARGING:
@@ -107,14 +133,11 @@ def subscribe(
             raise BillingError(_("This plan is not on sale for this organisation."))
         if not profile.has_card and plan.monthly_price > 0:
             raise PaymentDeclined(_("Add a card before choosing a paid plan."))
-        record = _record_plan_payment(
+        record = _record_plan_month(
             organisation=organisation,
             kind=PurchaseKind.PLAN_START,
             plan=plan,
-            amount=cents(plan.monthly_price),
-            credits=plan.included_credits,
             start=now,
-            end=now + relativedelta(months=1),
             now=now,
             actor=actor,
         )
@@ -236,15 +259,12 @@ def _record_renewal(subscription_id: int, now: datetime) -> Purchase | str:
             return "cancelled"
         plan = subscription.next_plan or subscription.plan
         start = subscription.renews_on
-        return _record_plan_payment(
+        return _record_plan_month(
             organisation=subscription.organisation,
             kind=PurchaseKind.PLAN_RENEWAL,
             origin=PurchaseOrigin.RENEWAL,
             plan=plan,
-            amount=cents(plan.monthly_price),
-            credits=plan.included_credits,
             start=start,
-            end=start + relativedelta(months=1),
             now=now,
         )
 

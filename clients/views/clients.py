@@ -59,6 +59,29 @@ def _add_errors(form: Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def _client_form_page(
+    request: HttpRequest,
+    form: Form,
+    client: Client | None,
+    save: Callable[[], Client],
+    done: str,
+) -> HttpResponse:
+    """The client form, new (`client` None) or edit: a valid POST makes one service call,
+    `save`; a refusal stays on the form (a rule of the model on its field, any other above
+    the form); once saved, `done` % the client's name, and the client's page."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save()
+        except ValidationError as error:
+            _add_errors(form, error)
+        except ClientsError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, done % {"name": saved.name})
+            return _to_client_page(request, saved)
+    return render(request, "clients/client_form.html", {"form": form, "client": client})
+
+
 def _posted(request: HttpRequest) -> dict | None:
     """The form's data on POST, even empty (`request.POST or None` would leave an empty
     submission unbound, and so unanswered)."""
@@ -78,17 +101,13 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @organisation_page(Permission.MANAGE_CLIENTS)
 def client_new(request: HttpRequest) -> HttpResponse:
     form = ClientForm(_posted(request), organisation=request.organisation)
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.create_client(organisation=request.organisation, **form.cleaned_data)
-        except ValidationError as error:
-            _add_errors(form, error)
-        except ClientsError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("“%(name)s” created.") % {"name": client.name})
-            return _to_client_page(request, client)
-    return render(request, "clients/client_form.html", {"form": form, "client": None})
+    return _client_form_page(
+        request,
+        form,
+        None,
+        lambda: services.create_client(organisation=request.organisation, **form.cleaned_data),
+        _("“%(name)s” created."),
+    )
 
 
 @organisation_page(Permission.VIEW)
@@ -102,17 +121,13 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
 def client_edit(request: HttpRequest, client_id: int) -> HttpResponse:
     client = _visible_client(request, client_id)
     form = ClientEditForm(_posted(request), client=client)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_client(client=client, **form.cleaned_data)
-        except ValidationError as error:
-            _add_errors(form, error)
-        except ClientsError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, _("“%(name)s” saved.") % {"name": client.name})
-            return _to_client_page(request, client)
-    return render(request, "clients/client_form.html", {"form": form, "client": client})
+    return _client_form_page(
+        request,
+        form,
+        client,
+        lambda: services.update_client(client=client, **form.cleaned_data),
+        _("“%(name)s” saved."),
+    )
 
 
 @organisation_page(Permission.MANAGE_CLIENTS)

@@ -1,6 +1,8 @@
 """Members and roles: the list, invitations, role changes, removal (D4, X5); and the page an
 invitation's link opens, outside any organisation (the visitor is not a member yet)."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
@@ -161,47 +163,51 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> Invitation:
     return invitation
 
 
-@organisation_page(Permission.MANAGE_MEMBERS)
-def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def _invitation_change(
+    request: HttpRequest,
+    invitation_id: int,
+    template: str,
+    change: Callable[[Invitation], None],
+) -> HttpResponse:
+    """The page that asks before an invitation changes (cancelled, sent again): on POST,
+    `change` makes one service call and says what it did; a refusal stays on the same page
+    with its reason, nothing moved."""
     invitation = _invitation_or_404(request, invitation_id)
     error = None
     if request.method == "POST":
         try:
-            services.cancel_invitation(invitation=invitation, now=timezone.now())
+            change(invitation)
         except ClientsError as refusal:
             error = str(refusal)
         else:
-            messages.success(
-                request,
-                _("The invitation to %(email)s is cancelled.") % {"email": invitation.email},
-            )
             return _to_members(request)
     return render(
         request,
-        "clients/invitation_cancel.html",
+        template,
         {"invitation": invitation, "error": error},
         status=REFUSED if error else 200,
     )
+
+
+@organisation_page(Permission.MANAGE_MEMBERS)
+def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    def cancel(invitation: Invitation) -> None:
+        services.cancel_invitation(invitation=invitation, now=timezone.now())
+        messages.success(
+            request,
+            _("The invitation to %(email)s is cancelled.") % {"email": invitation.email},
+        )
+
+    return _invitation_change(request, invitation_id, "clients/invitation_cancel.html", cancel)
 
 
 @organisation_page(Permission.MANAGE_MEMBERS)
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    invitation = _invitation_or_404(request, invitation_id)
-    error = None
-    if request.method == "POST":
-        try:
-            invitation = services.send_invitation_again(invitation=invitation, now=timezone.now())
-        except ClientsError as refusal:
-            error = str(refusal)
-        else:
-            _sent_or_not(request, invitation)
-            return _to_members(request)
-    return render(
-        request,
-        "clients/invitation_resend.html",
-        {"invitation": invitation, "error": error},
-        status=REFUSED if error else 200,
-    )
+    def send_again(invitation: Invitation) -> None:
+        sent = services.send_invitation_again(invitation=invitation, now=timezone.now())
+        _sent_or_not(request, sent)
+
+    return _invitation_change(request, invitation_id, "clients/invitation_resend.html", send_again)
 
 
 urlpatterns = [
