@@ -26,8 +26,8 @@ def roll_monthly_window(work: Work, account: ClientAccount, time_zone: str) -> N
     entry, before funding is decided.
 
     SQL twin: `credits/sql/credits_debit.sql`, the block "A monthly limit restarts at the first
-    of the month" (`v_used`, `v_window_start`), and `credits_debit_from_lots` (`credits/sql/credits_debit_from_lots.sql`),
-    which writes the `limit_reset` entry first."""
+    of the month" (`v_used`, `v_window_start`), and `credits_debit_from_lots`
+    (`credits/sql/credits_debit_from_lots.sql`), which writes the `limit_reset` entry first."""
     start = monthly_window_restart(
         limit_kind=account.limit_kind,
         window_start=account.window_start,
