@@ -1,9 +1,11 @@
 """Assignments to clients (G3, G4, S5) and spending limits (D4)."""
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from clients.models import Client, ClientKind, Organisation
@@ -18,7 +20,11 @@ from credits.models import (
     Assignment,
     AssignmentKind,
     ClientAccount,
+    CreditPool,
     EntryKind,
+    Hold,
+    HoldStatus,
+    LedgerEntry,
     LimitKind,
 )
 from credits.periods import month_start, monthly_window_restart
@@ -27,12 +33,11 @@ from credits.services.core import (
     Work,
     check_credits,
     check_key,
-    lock_pool,
     locked_operation,
     refuse_inactive,
     restart_window,
-    roll_monthly_window,
 )
+from credits.services.core.bulk import update_rows
 
 
 def _check_texts(reference: str, idempotency_key: str) -> None:
@@ -197,29 +202,110 @@ def set_spending_limit(
     return account
 
 
-def reset_monthly(*, now: datetime) -> int:
+RESET_BATCH = 1000  # accounts per transaction: their pools stay locked this long at most
+
+logger = logging.getLogger("portal.credits")
+
+
+def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
     """The monthly job: monthly limits whose window started before this month (in each
-    organisation's time zone) start a new one. Re-running it is harmless. Returns how many."""
-    accounts = ClientAccount.objects.filter(limit_kind=LimitKind.MONTHLY).select_related(
-        "organisation"
-    )
-    due = [
-        account
-        for account in accounts
-        if monthly_window_restart(
-            limit_kind=account.limit_kind,
-            window_start=account.window_start,
-            now=now,
-            time_zone=account.organisation.time_zone,
+    organisation's time zone) start a new one. Returns how many.
+
+    In batches of accounts, each in one transaction: pools by id, then accounts by id (the
+    fixed order), the rule of `restart_window` applied in memory, then one UPDATE of the
+    accounts and one INSERT of their entries. A window is its account's own, so the unit of
+    work is the account: each is reset whole or not at all, and an organisation of 100,000
+    lists keeps spending between batches. Re-running it, or a crash and a new run, resets
+    each window once (the window moves past the month's start). Only due work is read: the
+    accounts are found by the partial index on monthly windows."""
+    zones = Organisation.objects.order_by().values_list("time_zone", flat=True).distinct()
+    starts = {zone: month_start(now, zone) for zone in zones}
+    if not starts:
+        return 0
+    done = batches = 0
+    for rows in _monthly_candidates(latest=max(starts.values()), batch=batch):
+        due = [pk for pk, start, zone in rows if start is None or start < starts[zone]]
+        done += _reset_batch(due, now)
+        batches += 1
+        logger.info("monthly reset: batch %d, %d windows restarted so far", batches, done)
+    logger.info("monthly reset: %d windows restarted in %d batches, none left due", done, batches)
+    return done
+
+
+def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]]:
+    """Pages of (account, window start, time zone): first the windows never set, then those
+    that started before the latest month start of any zone, both in index order after the
+    last page's key (so a window seen once is not read again, even one another zone's month
+    has not reached yet)."""
+    monthly = ClientAccount.objects.filter(limit_kind=LimitKind.MONTHLY)
+    columns = ("pk", "window_start", "organisation__time_zone")
+    last_pk = 0
+    while rows := list(
+        monthly.filter(window_start__isnull=True, pk__gt=last_pk)
+        .order_by("pk")
+        .values_list(*columns)[:batch]
+    ):
+        yield rows
+        last_pk = rows[-1][0]
+    after = Q()
+    while rows := list(
+        monthly.filter(after, window_start__lt=latest)
+        .order_by("window_start", "pk")
+        .values_list(*columns)[:batch]
+    ):
+        yield rows
+        last_pk, last_start = rows[-1][0], rows[-1][1]
+        after = Q(window_start__gt=last_start) | Q(window_start=last_start, pk__gt=last_pk)
+
+
+def _reset_batch(account_ids: list[int], now: datetime) -> int:
+    if not account_ids:
+        return 0
+    with transaction.atomic():
+        organisation_ids = ClientAccount.objects.filter(pk__in=account_ids).values(
+            "organisation_id"
         )
-    ]
-    reset = 0
-    for account in due:
-        with transaction.atomic():
-            work = Work(pool=lock_pool(account.organisation_id), now=now)
-            locked = work.account(account.pk)
-            before = locked.window_start
-            roll_monthly_window(work, locked, account.organisation.time_zone)
-            reset += locked.window_start != before
-            work.save()
-    return reset
+        pools = {
+            pool.pk: pool
+            for pool in CreditPool.objects.select_for_update()
+            .filter(pk__in=organisation_ids)
+            .order_by("pk")
+        }
+        accounts = list(
+            ClientAccount.objects.select_for_update()
+            .filter(pk__in=account_ids, limit_kind=LimitKind.MONTHLY)
+            .select_related("organisation")
+            .order_by("pk")
+        )
+        held = dict(
+            Hold.objects.filter(client_id__in=account_ids, status=HoldStatus.ACTIVE)
+            .order_by()
+            .values_list("client_id")
+            .annotate(total=Sum("from_pool"))
+        )
+        works: dict[int, Work] = {}
+        restarted = []
+        for account in accounts:
+            # Read again under the locks: a debit may have restarted it since.
+            start = monthly_window_restart(
+                limit_kind=account.limit_kind,
+                window_start=account.window_start,
+                now=now,
+                time_zone=account.organisation.time_zone,
+            )
+            if start is None:
+                continue
+            work = works.setdefault(
+                account.organisation_id, Work(pool=pools[account.organisation_id], now=now)
+            )
+            restart_window(work, account, start, carried=held.get(account.pk, 0))
+            restarted.append(account)
+        update_rows(
+            ClientAccount,
+            ["used", "window_start"],
+            [(account.pk, account.used, account.window_start) for account in restarted],
+        )
+        LedgerEntry.objects.bulk_create(
+            [entry for work in works.values() for entry in work.entries], batch_size=2000
+        )
+    return len(restarted)

@@ -2,13 +2,28 @@
 deadline past its time, each in a transaction of its own under its pool lock. The rule itself
 is `credits.services.core.lazy_expiry`, which every operation also runs."""
 
+import logging
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from credits.models import CreditPool, ExpiryKind, Hold, HoldStatus, Lot
-from credits.services.core import Work, expire_due_locked, inactivity_deadline, lock_pool
+from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
+from credits.services.core import Work, inactivity_deadline
+from credits.services.core.bulk import update_rows
+from credits.services.core.lazy_expiry import (
+    SPENDING_ORDER,
+    next_expiries,
+    settle_expiry,
+    write_settled,
+)
+
+BATCH = 200  # organisations per transaction: their pools stay locked this long at most
+
+logger = logging.getLogger("portal.credits")
 
 
 @dataclass(frozen=True)
@@ -16,44 +31,181 @@ class ExpiryRun:
     organisations: int
     holds_expired: int
     credits_expired: int
+    batches: int = 0
 
 
-def expire_due(*, now: datetime) -> ExpiryRun:
-    """The expiry job: holds and lots past their time, every organisation. Re-running it, or
-    running two at once, expires each thing once (the pool lock and a re-read after it)."""
-    candidates = set(
-        Lot.objects.filter(live=True, expires_at__lte=now).values_list("organisation_id", flat=True)
-    )
-    candidates |= set(
-        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(
-            "organisation_id", flat=True
-        )
-    )
-    for pool in CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0):
-        deadline = inactivity_deadline(pool)
-        if deadline is not None and deadline <= now:
-            candidates.add(pool.pk)
-    return _run_expiry(candidates, now)
+def expire_due(*, now: datetime, batch: int = BATCH) -> ExpiryRun:
+    """The expiry job: holds and lots past their time, and pools past their inactivity
+    period, every organisation. Re-running it, or running two at once, expires each thing
+    once (the pool lock and a re-read after it)."""
+    return _run(now, batch, lots=True)
 
 
-def expire_holds(*, now: datetime) -> ExpiryRun:
+def expire_holds(*, now: datetime, batch: int = BATCH) -> ExpiryRun:
     """The frequent job: release holds past their expiry, so scheduled work that never ran
-    gives its credits back within minutes (S2)."""
-    candidates = set(
-        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(
-            "organisation_id", flat=True
+    gives its credits back within minutes (S2). The organisations it visits are brought up to
+    date whole, lots included, as any operation would."""
+    return _run(now, batch, lots=False)
+
+
+def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
+    """Batches of organisations in order, each in one transaction (a crash leaves every
+    organisation done or untouched; the next run finds the rest still due). Only due work is
+    read: when nothing is due, a run is three cheap queries on partial indexes."""
+    sources = _due_sources(now, lots=lots)
+    total = ExpiryRun(0, 0, 0)
+    after = 0
+    while organisation_ids := _due_organisations(sources, after=after, limit=batch):
+        holds, credits = _expire_batch(organisation_ids, now)
+        total = ExpiryRun(
+            total.organisations + len(organisation_ids),
+            total.holds_expired + holds,
+            total.credits_expired + credits,
+            total.batches + 1,
         )
+        after = organisation_ids[-1]
+    logger.info(
+        "expiry (%s): %d organisations in %d batches, %d holds and %d credits expired",
+        "lots and holds" if lots else "holds",
+        total.organisations,
+        total.batches,
+        total.holds_expired,
+        total.credits_expired,
     )
-    return _run_expiry(candidates, now)
+    return total
 
 
-def _run_expiry(candidates: set[int], now: datetime) -> ExpiryRun:
-    holds = credits = 0
-    for organisation_id in sorted(candidates):
-        with transaction.atomic():
-            work = Work(pool=lock_pool(organisation_id), now=now)
-            expired_holds, expired_credits = expire_due_locked(work, force=True)
-            work.save()
-        holds += expired_holds
-        credits += expired_credits
-    return ExpiryRun(len(candidates), holds, credits)
+@dataclass(frozen=True)
+class _Sources:
+    """Where due organisations are found this run: rows past their expiry, and the pools
+    past their inactivity deadline (found once, sorted)."""
+
+    rows: list[QuerySet]
+    inactive: list[int]
+
+
+def _due_sources(now: datetime, *, lots: bool) -> _Sources:
+    sources = [Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)]
+    if lots:
+        sources.append(Lot.objects.filter(live=True, expires_at__lte=now))
+    # Each by its partial index on the expiry: nothing due costs one short read each.
+    due = [rows for rows in sources if rows.exists()]
+    return _Sources(due, _past_inactivity(now) if lots else [])
+
+
+def _due_organisations(sources: _Sources, *, after: int, limit: int) -> list[int]:
+    """The next `limit` organisations (by id, after `after`) with something due."""
+    found: set[int] = set()
+    for rows in sources.rows:
+        rows = rows.filter(organisation_id__gt=after).order_by("organisation_id")
+        found |= set(rows.values_list("organisation_id", flat=True).distinct()[:limit])
+    start = bisect_right(sources.inactive, after)
+    found |= set(sources.inactive[start : start + limit])
+    return sorted(found)[:limit]
+
+
+def _past_inactivity(now: datetime) -> list[int]:
+    """Pools whose credits expire for want of use (D3), sorted. The database narrows them
+    down by a bound a few days wide (its month arithmetic is not Python's at the ends of
+    months); the policy's own rule (`inactivity_deadline`) decides."""
+    pools = CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0)
+    found: list[int] = []
+    for months in pools.order_by().values_list("expiry_months", flat=True).distinct():
+        bound = now - relativedelta(months=months) + timedelta(days=4)
+        candidates = pools.filter(expiry_months=months, last_activity_at__lte=bound)
+        for pool in candidates.only(
+            "organisation_id", "expiry_kind", "expiry_months", "last_activity_at"
+        ).iterator(chunk_size=2000):
+            if _inactive(pool, now):
+                found.append(pool.pk)
+    return sorted(found)
+
+
+def _expire_batch(organisation_ids: list[int], now: datetime) -> tuple[int, int]:
+    """One transaction for a batch of organisations, in the fixed lock order (their pools,
+    by id; then their accounts, by id), with the rule of `settle_expiry` applied to each
+    pool in memory and everything written in a few statements."""
+    with transaction.atomic():
+        pools = list(
+            CreditPool.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")
+        )
+        holds = _by_organisation(
+            Hold.objects.filter(
+                organisation_id__in=organisation_ids,
+                status=HoldStatus.ACTIVE,
+                expires_at__lte=now,
+            ).order_by("pk")
+        )
+        held_clients = [hold.client_id for due in holds.values() for hold in due]
+        accounts = _by_organisation(
+            ClientAccount.objects.select_for_update()
+            .filter(
+                Q(organisation_id__in=organisation_ids, assigned_remaining__gt=0)
+                | Q(pk__in=held_clients)
+            )
+            .order_by("pk")
+        )
+        inactive = {pool.pk for pool in pools if _inactive(pool, now)}
+        lots = _by_organisation(
+            Lot.objects.filter(organisation_id__in=organisation_ids, live=True)
+            .filter(Q(expires_at__lte=now) | Q(organisation_id__in=inactive))
+            .order_by("organisation_id", *SPENDING_ORDER)
+        )
+        settled = []
+        for pool in pools:
+            work = Work(pool=pool, now=now)
+            work.accounts = {account.pk: account for account in accounts.get(pool.pk, [])}
+            before = {pk: (a.assigned_remaining, a.used) for pk, a in work.accounts.items()}
+            one = settle_expiry(work, holds.get(pool.pk, []), lots.get(pool.pk, []), _noop)
+            one.changed_accounts = [
+                account
+                for pk, account in work.accounts.items()
+                if (account.assigned_remaining, account.used) != before[pk]
+            ]
+            settled.append(one)
+        write_settled(settled, now)
+        _write_figures(settled, now)
+    return sum(len(one.holds) for one in settled), sum(one.credits for one in settled)
+
+
+def _noop() -> None:
+    """The batch locked every account with assigned credits before the rule ran."""
+
+
+def _inactive(pool: CreditPool, now: datetime) -> bool:
+    deadline = inactivity_deadline(pool)
+    return deadline is not None and deadline <= now
+
+
+def _by_organisation(rows: QuerySet) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.organisation_id, []).append(row)
+    return grouped
+
+
+def _write_figures(settled: list, now: datetime) -> None:
+    """The pools' figures and next expiry, the accounts that changed, and the entries, in
+    the order each organisation's operation would have written them."""
+    organisation_ids = [one.work.pool.pk for one in settled]
+    upcoming = next_expiries(organisation_ids, now)
+    update_rows(
+        CreditPool,
+        ["balance", "held", "assigned", "next_expiry_at"],
+        [
+            (pool.pk, pool.balance, pool.held, pool.assigned, upcoming.get(pool.pk))
+            for pool in (one.work.pool for one in settled)
+        ],
+    )
+    update_rows(
+        ClientAccount,
+        ["assigned_remaining", "used"],
+        [
+            (account.pk, account.assigned_remaining, account.used)
+            for one in settled
+            for account in one.changed_accounts
+        ],
+    )
+    LedgerEntry.objects.bulk_create(
+        [entry for one in settled for entry in one.work.entries], batch_size=2000
+    )

@@ -4,12 +4,15 @@ Every locked operation runs this before it reads a figure, and the jobs run it f
 organisations with something due (`credits.services.expiry`), so a figure read after the pool
 lock is always current whether or not the job has run yet."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import F, Min
+from django.db.models import F, Min, QuerySet
 
 from credits.models import ClientAccount, CreditPool, EntryKind, ExpiryKind, Hold, HoldStatus, Lot
+from credits.services.core.bulk import update_rows
 from credits.services.core.work import Work
 from webhooks import events as webhook_events
 
@@ -40,7 +43,47 @@ def inactivity_deadline(pool: CreditPool) -> datetime | None:
     return pool.last_activity_at + relativedelta(months=pool.expiry_months)
 
 
-def expire_lot(work: Work, lot: Lot, amount: int) -> int:
+@dataclass
+class Settled:
+    """What bringing one pool's expiry up to date changed in memory, for the caller to write
+    (one organisation's operation, or a batch of organisations in the jobs)."""
+
+    work: Work
+    holds: list[Hold] = field(default_factory=list)  # released as expired
+    lots: list[tuple[Lot, int]] = field(default_factory=list)  # lots that lost credits, how many
+    changed_accounts: list[ClientAccount] = field(default_factory=list)  # for a batch's writes
+
+    @property
+    def credits(self) -> int:
+        return sum(amount for _lot, amount in self.lots)
+
+
+def settle_expiry(
+    work: Work, due_holds: list[Hold], due_lots: list[Lot], lock_assigned: Callable[[], None]
+) -> Settled:
+    """The expiry rule on figures in memory: release the holds past their expiry, then expire
+    the due lots in spending order (D3, S4, M2), each lot's credits from the unassigned ones
+    first, then from the clients' assignments in proportion (S8).
+
+    Credits reserved by active holds stay on the due lots (only there: valid lots never stand
+    in for them) until the holds resolve; what a hold later gives back expires then (captures
+    and releases run this again). `lock_assigned` brings every account of the organisation
+    with assigned credits into `work.accounts`, locked, before the first split."""
+    settled = Settled(work)
+    for hold in due_holds:
+        _release(work, hold, HoldStatus.EXPIRED)
+        settled.holds.append(hold)
+    expiring = max(sum(lot.remaining for lot in due_lots) - work.pool.held, 0)
+    expired = 0
+    for lot in due_lots:
+        amount = _expire_lot(work, lot, min(lot.remaining, expiring - expired), lock_assigned)
+        expired += amount
+        if amount:
+            settled.lots.append((lot, amount))
+    return settled
+
+
+def _expire_lot(work: Work, lot: Lot, amount: int, lock_assigned: Callable[[], None]) -> int:
     """Expire `amount` credits of a lot: unassigned credits first, then the clients' assigned
     credits in proportion (S8)."""
     pool = work.pool
@@ -49,13 +92,11 @@ def expire_lot(work: Work, lot: Lot, amount: int) -> int:
     from_unassigned = min(amount, pool.balance - pool.held - pool.assigned)
     from_assigned = amount - from_unassigned
     lot.remaining -= amount
-    lot.save(update_fields=["remaining"])
     work.entry(EntryKind.EXPIRY, credits=-amount, lot_id=lot.pk)
     if from_assigned:
         # Accounts already in this operation may hold credits a hold just gave back, which
         # the database does not show yet: the in-memory figures are the current ones.
-        stored = ClientAccount.objects.filter(organisation_id=pool.pk, assigned_remaining__gt=0)
-        work.lock_accounts(list(stored.values_list("pk", flat=True)))
+        lock_assigned()
         weights = {
             pk: account.assigned_remaining
             for pk, account in sorted(work.accounts.items())
@@ -71,7 +112,7 @@ def expire_lot(work: Work, lot: Lot, amount: int) -> int:
     return amount
 
 
-def release_hold(work: Work, hold: Hold, status: str) -> None:
+def _release(work: Work, hold: Hold, status: str) -> None:
     account = work.account(hold.client_id)
     account.assigned_remaining += hold.from_assigned
     account.used -= account.use(hold.from_pool)
@@ -88,7 +129,44 @@ def release_hold(work: Work, hold: Hold, status: str) -> None:
     )
     hold.status = status
     hold.resolved_at = work.now
+
+
+def release_hold(work: Work, hold: Hold, status: str) -> None:
+    """Give a hold's credits back where they came from (released or expired)."""
+    _release(work, hold, status)
     hold.save(update_fields=["status", "resolved_at"])
+
+
+def write_settled(settled: list[Settled], now: datetime) -> None:
+    """Write what `settle_expiry` changed, for one organisation or many, in a few statements
+    (the accounts, entries and pools are written by their `Work`)."""
+    expired_holds = [hold.pk for one in settled for hold in one.holds]
+    if expired_holds:
+        Hold.objects.filter(pk__in=expired_holds).update(status=HoldStatus.EXPIRED, resolved_at=now)
+    update_rows(
+        Lot, ["remaining"], [(lot.pk, lot.remaining) for one in settled for lot, _ in one.lots]
+    )
+    for one in settled:
+        if one.lots:  # one webhook event for this run's lots (B3)
+            webhook_events.credits_expired(
+                organisation_id=one.work.pool.pk,
+                lots=one.lots,
+                balance=one.work.pool.balance,
+                now=now,
+            )
+
+
+def due_lots(pool: CreditPool, now: datetime) -> QuerySet[Lot]:
+    """The lots whose credits are due to expire: past their expiry, or every live lot once
+    the inactivity period has run out (D3), in spending order."""
+    deadline = inactivity_deadline(pool)
+    lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
+    if deadline is None or deadline > now:
+        lots = lots.filter(expires_at__lte=now)
+    return lots.order_by(*SPENDING_ORDER)
+
+
+SPENDING_ORDER = (F("expires_at").asc(nulls_last=True), "created_at", "pk")
 
 
 def expiry_is_due(pool: CreditPool, now: datetime) -> bool:
@@ -105,22 +183,30 @@ def expiry_is_due(pool: CreditPool, now: datetime) -> bool:
 
 def next_expiry(pool: CreditPool, now: datetime) -> datetime | None:
     """The earliest expiry still ahead: of a lot with credits left, or of an active hold."""
-    lots = Lot.objects.filter(organisation_id=pool.pk, live=True, expires_at__gt=now).aggregate(
-        first=Min("expires_at")
-    )["first"]
-    holds = Hold.objects.filter(organisation_id=pool.pk, status=HoldStatus.ACTIVE).aggregate(
-        first=Min("expires_at")
-    )["first"]
-    return min((moment for moment in (lots, holds) if moment is not None), default=None)
+    return next_expiries([pool.pk], now).get(pool.pk)
+
+
+def next_expiries(organisation_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """`next_expiry` of many pools in two grouped queries (a pool with nothing ahead is
+    absent)."""
+    lots = Lot.objects.filter(organisation_id__in=organisation_ids, live=True, expires_at__gt=now)
+    holds = Hold.objects.filter(organisation_id__in=organisation_ids, status=HoldStatus.ACTIVE)
+    upcoming: dict[int, datetime] = {}
+    for rows in (lots, holds):
+        grouped = rows.order_by().values_list("organisation_id").annotate(first=Min("expires_at"))
+        for organisation_id, first in grouped:
+            if organisation_id not in upcoming or first < upcoming[organisation_id]:
+                upcoming[organisation_id] = first
+    return upcoming
 
 
 def expire_due_locked(work: Work, *, force: bool = False) -> tuple[int, int]:
-    """Release holds past their expiry, then expire lots past theirs (or all, after the
-    inactivity period). Returns (holds expired, credits expired).
+    """Bring one locked pool's expiry up to date (`settle_expiry`) and write it. Returns
+    (holds expired, credits expired).
 
     Skipped, without a query, until the pool's next expiry comes (a lower bound kept by
-    every grant and hold), unless forced: the jobs, and captures and releases (which may
-    free credits that a lot kept past its expiry only for the hold)."""
+    every grant and hold), unless forced: captures and releases, which may free credits that
+    a lot kept past its expiry only for the hold."""
     pool, now = work.pool, work.now
     if not force and not expiry_is_due(pool, now):
         return 0, 0
@@ -130,27 +216,16 @@ def expire_due_locked(work: Work, *, force: bool = False) -> tuple[int, int]:
         .order_by("pk")
     )
     work.lock_accounts([hold.client_id for hold in due_holds])
-    for hold in due_holds:
-        release_hold(work, hold, HoldStatus.EXPIRED)
-    deadline = inactivity_deadline(pool)
-    lots = Lot.objects.filter(organisation_id=pool.pk, live=True)
-    if deadline is None or deadline > now:
-        lots = lots.filter(expires_at__lte=now)
-    # Credits reserved by active holds stay on the due lots (only there: valid lots never
-    # stand in for them) until the holds resolve; the rest of the due credits expires, in
-    # spending order. What a hold later gives back expires then (captures and releases run
-    # this again).
-    due = list(lots.order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk"))
-    expiring = max(sum(lot.remaining for lot in due) - pool.held, 0)
-    expired = 0
-    expired_lots = []
-    for lot in due:
-        amount = expire_lot(work, lot, min(lot.remaining, expiring - expired))
-        expired += amount
-        expired_lots += [(lot, amount)] if amount else []
-    if expired_lots:  # one webhook event for this run's lots (B3)
-        webhook_events.credits_expired(
-            organisation_id=pool.pk, lots=expired_lots, balance=pool.balance, now=now
-        )
+    locked_assigned = False
+
+    def lock_assigned() -> None:
+        nonlocal locked_assigned
+        if not locked_assigned:
+            stored = ClientAccount.objects.filter(organisation_id=pool.pk, assigned_remaining__gt=0)
+            work.lock_accounts(list(stored.values_list("pk", flat=True)))
+            locked_assigned = True
+
+    settled = settle_expiry(work, due_holds, list(due_lots(pool, now)), lock_assigned)
+    write_settled([settled], now)
     pool.next_expiry_at = next_expiry(pool, now)
-    return len(due_holds), expired
+    return len(settled.holds), settled.credits

@@ -8,12 +8,19 @@ from credits.services.core.work import Work
 
 
 def restart_window(
-    work: Work, account: ClientAccount, window_start: datetime, *, counting: bool = True
+    work: Work,
+    account: ClientAccount,
+    window_start: datetime,
+    *,
+    counting: bool = True,
+    carried: int | None = None,
 ) -> None:
     """A new window starts from what the client's active holds reserve (they will be spent in
     it), or from 0 for a client that no longer counts (no limit). What they reserve is
-    `credits.periods.held_from_pool` (its SQL twin is named there)."""
-    carried = held_from_pool(account.pk) if counting else 0
+    `credits.periods.held_from_pool` (its SQL twin is named there), unless the caller read it
+    already for many accounts at once (`carried`, the monthly job)."""
+    if carried is None:
+        carried = held_from_pool(account.pk) if counting else 0
     if account.used != carried:
         work.entry(EntryKind.LIMIT_RESET, client_id=account.pk, used_delta=carried - account.used)
         account.used = carried
