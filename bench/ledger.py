@@ -73,8 +73,12 @@ COMMIT;
 
 
 def setup_django() -> None:
+    """Settings as the tests run them: a key of its own (production refuses to start without
+    one) and plain http on the throw-away server."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-of-a-throw-away-database")
+    os.environ.setdefault("SERVED_OVER_HTTPS", "false")
     import django
 
     django.setup()
