@@ -86,8 +86,9 @@ def reference_reset_monthly(now: datetime, only: list[int]) -> None:
 clients_ = st.lists(
     st.tuples(
         st.sampled_from(["none", "monthly", "fixed"]),
-        st.integers(1, 60),  # assigned
-        st.lists(st.tuples(st.integers(1, 30), st.integers(1, 40 * 24)), max_size=2),  # holds
+        st.integers(0, 40),  # assigned (0: none, refused and left out)
+        # holds: credits, and hours until they expire (some outlive the run, some do not)
+        st.lists(st.tuples(st.integers(1, 60), st.integers(1, 70 * 24)), max_size=2),
         st.lists(st.integers(1, 40), max_size=2),  # debits
     ),
     max_size=3,
