@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
 from credits.services.core import Work, inactivity_deadline
@@ -85,10 +85,24 @@ class _Sources:
 
 
 def _due_sources(now: datetime, *, lots: bool) -> _Sources:
-    sources = [Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)]
+    """Each source is read by its partial index on the expiry: nothing due costs one short
+    read each. Credits past their expiry that active holds reserve stay on their lots until
+    the holds resolve (the hold's expiry, capture or release brings the pool up to date
+    then), so a pool whose due credits are all reserved has nothing to expire and is not
+    visited again run after run."""
+    sources = [
+        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)
+        .values("organisation_id")
+        .distinct()
+    ]
     if lots:
-        sources.append(Lot.objects.filter(live=True, expires_at__lte=now))
-    # Each by its partial index on the expiry: nothing due costs one short read each.
+        held = CreditPool.objects.filter(pk=OuterRef("organisation_id")).values("held")
+        sources.append(
+            Lot.objects.filter(live=True, expires_at__lte=now)
+            .values("organisation_id")
+            .annotate(due=Sum("remaining"))
+            .filter(due__gt=Subquery(held))
+        )
     due = [rows for rows in sources if rows.exists()]
     return _Sources(due, _past_inactivity(now) if lots else [])
 
@@ -98,7 +112,7 @@ def _due_organisations(sources: _Sources, *, after: int, limit: int) -> list[int
     found: set[int] = set()
     for rows in sources.rows:
         rows = rows.filter(organisation_id__gt=after).order_by("organisation_id")
-        found |= set(rows.values_list("organisation_id", flat=True).distinct()[:limit])
+        found |= set(rows.values_list("organisation_id", flat=True)[:limit])
     start = bisect_right(sources.inactive, after)
     found |= set(sources.inactive[start : start + limit])
     return sorted(found)[:limit]

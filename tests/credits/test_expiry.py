@@ -299,3 +299,33 @@ def test_credits_granted_after_an_inactivity_expiry_start_a_new_clock_d3(organis
     services.debit(client=own, credits=5, action_code="x", now=later)
     assert services.expire_due(now=later).credits_expired == 0
     assert pool_of(organisation) == (45, 0, 0)
+
+
+def test_s2_the_job_leaves_alone_a_pool_whose_past_due_credits_are_all_held(
+    organisation, make_client, now
+):
+    """S2, issue 15: credits past their expiry that a hold reserves stay until the hold
+    resolves; the job does not visit that pool run after run, and expires them once the hold
+    has expired."""
+    # Given 40 credits expiring tomorrow, all reserved by a hold that expires in 10 days
+    services.grant(
+        organisation=organisation,
+        credits=40,
+        source="purchase",
+        now=now,
+        expires_at=now + timedelta(days=1),
+    )
+    services.hold(
+        client=organisation.clients.get(kind="own"),
+        credits=40,
+        now=now,
+        expires_at=now + timedelta(days=10),
+    )
+    # When the job runs after the lot's expiry, then it has nothing to do there
+    assert services.expire_due(now=now + timedelta(days=2)).organisations == 0
+    assert pool_of(organisation) == (40, 40, 0)
+    # When it runs after the hold's expiry, then the hold is released and the credits expire
+    run = services.expire_due(now=now + timedelta(days=11))
+    assert (run.organisations, run.holds_expired, run.credits_expired) == (1, 1, 40)
+    assert pool_of(organisation) == (0, 0, 0)
+    assert ledger_drift() == []
