@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from webhooks.models import EventType
-from webhooks.services.emission import emit
+from webhooks.services.emission import emit, listening
 
 
 def low_balance(
@@ -49,6 +49,11 @@ def credits_expiring(*, organisation_id: int, reminders: Iterable, now: datetime
         data={"credits": sum(lot["credits"] for lot in lots), "lots": lots},
         now=now,
     )
+
+
+def listening_to_expiry(organisation_ids: list[int]) -> set[int]:
+    """The organisations of a batch of the expiry job that receive `credits.expired`."""
+    return listening(organisation_ids, EventType.EXPIRED)
 
 
 def credits_expired(

@@ -37,7 +37,7 @@ from credits.services.core import (
     refuse_inactive,
     restart_window,
 )
-from credits.services.core.bulk import update_rows
+from credits.services.core.bulk import insert_rows, update_rows
 
 
 def _check_texts(reference: str, idempotency_key: str) -> None:
@@ -227,7 +227,8 @@ def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
         due = [pk for pk, start, zone in rows if start is None or start < starts[zone]]
         done += _reset_batch(due, now)
         batches += 1
-        logger.info("monthly reset: batch %d, %d windows restarted so far", batches, done)
+        if batches % 100 == 0:  # a long run says how far it got
+            logger.info("monthly reset: %d windows restarted so far", done)
     logger.info("monthly reset: %d windows restarted in %d batches, none left due", done, batches)
     return done
 
@@ -305,7 +306,5 @@ def _reset_batch(account_ids: list[int], now: datetime) -> int:
             ["used", "window_start"],
             [(account.pk, account.used, account.window_start) for account in restarted],
         )
-        LedgerEntry.objects.bulk_create(
-            [entry for work in works.values() for entry in work.entries], batch_size=2000
-        )
+        insert_rows(LedgerEntry, [entry for work in works.values() for entry in work.entries])
     return len(restarted)

@@ -3,6 +3,7 @@ deadline past its time, each in a transaction of its own under its pool lock. Th
 is `credits.services.core.lazy_expiry`, which every operation also runs."""
 
 import logging
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
 from credits.services.core import Work, inactivity_deadline
-from credits.services.core.bulk import update_rows
+from credits.services.core.bulk import insert_rows, update_rows
 from credits.services.core.lazy_expiry import (
     SPENDING_ORDER,
     next_expiries,
@@ -21,7 +22,9 @@ from credits.services.core.lazy_expiry import (
     write_settled,
 )
 
-BATCH = 200  # organisations per transaction: their pools stay locked this long at most
+BATCH = 200  # organisations in the first transaction; later ones are sized by the clock
+BATCH_SECONDS = 0.02  # how long a batch may keep its pools locked, debits waiting behind it
+PROGRESS_SECONDS = 10  # a long run says how far it got (a crash then shows where it stopped)
 
 logger = logging.getLogger("portal.credits")
 
@@ -55,8 +58,11 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
     sources = _due_sources(now, lots=lots)
     total = ExpiryRun(0, 0, 0)
     after = 0
-    while organisation_ids := _due_organisations(sources, after=after, limit=batch):
+    size, reported = batch, time.perf_counter()
+    while organisation_ids := _due_organisations(sources, after=after, limit=size):
+        started = time.perf_counter()
         holds, credits = _expire_batch(organisation_ids, now)
+        size = _next_size(len(organisation_ids), time.perf_counter() - started, batch)
         total = ExpiryRun(
             total.organisations + len(organisation_ids),
             total.holds_expired + holds,
@@ -64,8 +70,16 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
             total.batches + 1,
         )
         after = organisation_ids[-1]
+        if time.perf_counter() - reported > PROGRESS_SECONDS:
+            reported = time.perf_counter()
+            logger.info(
+                "expiry: %d organisations done so far, the rest after organisation #%d",
+                total.organisations,
+                after,
+            )
     logger.info(
-        "expiry (%s): %d organisations in %d batches, %d holds and %d credits expired",
+        "expiry (%s): %d organisations in %d batches, %d holds and %d credits expired; "
+        "none left due",
         "lots and holds" if lots else "holds",
         total.organisations,
         total.batches,
@@ -73,6 +87,14 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
         total.credits_expired,
     )
     return total
+
+
+def _next_size(done: int, seconds: float, most: int) -> int:
+    """As many organisations as fit in `BATCH_SECONDS` at the pace of the last batch, from 5
+    up to `most` (the run's batch): a debit of an organisation in the batch waits for the
+    batch's commit, and a short batch keeps that wait short."""
+    by_clock = int(BATCH_SECONDS * done / seconds) if seconds > 0 else most
+    return max(min(5, most), min(most, by_clock))
 
 
 @dataclass(frozen=True)
@@ -220,6 +242,4 @@ def _write_figures(settled: list, now: datetime) -> None:
             for account in one.changed_accounts
         ],
     )
-    LedgerEntry.objects.bulk_create(
-        [entry for one in settled for entry in one.work.entries], batch_size=2000
-    )
+    insert_rows(LedgerEntry, [entry for one in settled for entry in one.work.entries])

@@ -55,3 +55,28 @@ def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
                 f"UPDATE {quote(table)} SET {sets} WHERE {quote(key)} = %s",
                 [(*values, pk) for pk, *values in rows],
             )
+
+
+def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """Insert the objects (ids left to the database, in the objects' order) in one statement
+    on PostgreSQL (`INSERT … SELECT FROM unnest(…)`, a column an array), where `bulk_create`
+    spends most of a job's time turning each value of each row into SQL; `bulk_create`
+    elsewhere. The caller needs no id back."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    columns = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # The attributes as they are: whole numbers, text, aware times and None, which psycopg
+    # writes as they come (a field that needs converting has no place in this helper).
+    arrays = [[getattr(row, field.attname) for row in objects] for field in columns]
+    names = ", ".join(quote(field.column) for field in columns)
+    unnest = ", ".join(f"%s::{_array_type(field)}[]" for field in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({unnest})",
+            arrays,
+        )

@@ -146,8 +146,10 @@ def write_settled(settled: list[Settled], now: datetime) -> None:
     update_rows(
         Lot, ["remaining"], [(lot.pk, lot.remaining) for one in settled for lot, _ in one.lots]
     )
-    for one in settled:
-        if one.lots:  # one webhook event for this run's lots (B3)
+    expired = [one for one in settled if one.lots]
+    listeners = webhook_events.listening_to_expiry([one.work.pool.pk for one in expired])
+    for one in expired:
+        if one.work.pool.pk in listeners:  # one webhook event for this run's lots (B3)
             webhook_events.credits_expired(
                 organisation_id=one.work.pool.pk,
                 lots=one.lots,
