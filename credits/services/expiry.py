@@ -2,14 +2,16 @@
 deadline past its time, each in a transaction of its own under its pool lock. The rule itself
 is `credits.services.core.lazy_expiry`, which every operation also runs."""
 
+import heapq
 import logging
 import time
-from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from dateutil.relativedelta import relativedelta
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
@@ -55,11 +57,10 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
     """Batches of organisations in order, each in one transaction (a crash leaves every
     organisation done or untouched; the next run finds the rest still due). Only due work is
     read: when nothing is due, a run is three cheap queries on partial indexes."""
-    sources = _due_sources(now, lots=lots)
+    due = _due_organisations(now, lots=lots)
     total = ExpiryRun(0, 0, 0)
-    after = 0
     size, reported = batch, time.perf_counter()
-    while organisation_ids := _due_organisations(sources, after=after, limit=size):
+    while organisation_ids := list(islice(due, size)):
         started = time.perf_counter()
         holds, credits = _expire_batch(organisation_ids, now)
         size = _next_size(len(organisation_ids), time.perf_counter() - started, batch)
@@ -69,13 +70,12 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
             total.credits_expired + credits,
             total.batches + 1,
         )
-        after = organisation_ids[-1]
         if time.perf_counter() - reported > PROGRESS_SECONDS:
             reported = time.perf_counter()
             logger.info(
                 "expiry: %d organisations done so far, the rest after organisation #%d",
                 total.organisations,
-                after,
+                organisation_ids[-1],
             )
     logger.info(
         "expiry (%s): %d organisations in %d batches, %d holds and %d credits expired; "
@@ -97,25 +97,21 @@ def _next_size(done: int, seconds: float, most: int) -> int:
     return max(min(5, most), min(most, by_clock))
 
 
-@dataclass(frozen=True)
-class _Sources:
-    """Where due organisations are found this run: rows past their expiry, and the pools
-    past their inactivity deadline (found once, sorted)."""
+def _due_organisations(now: datetime, *, lots: bool) -> Iterator[int]:
+    """Every organisation with something due, by id, each once: a hold past its expiry, due
+    credits on live lots past theirs, or a pool past its inactivity deadline.
 
-    rows: list[QuerySet]
-    inactive: list[int]
-
-
-def _due_sources(now: datetime, *, lots: bool) -> _Sources:
-    """Each source is read by its partial index on the expiry: nothing due costs one short
-    read each. Credits past their expiry that active holds reserve stay on their lots until
-    the holds resolve (the hold's expiry, capture or release brings the pool up to date
-    then), so a pool whose due credits are all reserved has nothing to expire and is not
-    visited again run after run."""
+    Each source is one query for the whole run, read a chunk at a time (on PostgreSQL a
+    cursor that outlives the batches' transactions), by its partial index on the expiry:
+    nothing due costs one short read each. Credits past their expiry that active holds
+    reserve stay on their lots until the holds resolve (the hold's expiry, capture or release
+    brings the pool up to date then), so a pool whose due credits are all reserved has
+    nothing to expire and is not visited run after run."""
     sources = [
         Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)
-        .values("organisation_id")
+        .values_list("organisation_id", flat=True)
         .distinct()
+        .order_by("organisation_id")
     ]
     if lots:
         held = CreditPool.objects.filter(pk=OuterRef("organisation_id")).values("held")
@@ -124,20 +120,25 @@ def _due_sources(now: datetime, *, lots: bool) -> _Sources:
             .values("organisation_id")
             .annotate(due=Sum("remaining"))
             .filter(due__gt=Subquery(held))
+            .order_by("organisation_id")
+            .values_list("organisation_id", flat=True)
         )
-    due = [rows for rows in sources if rows.exists()]
-    return _Sources(due, _past_inactivity(now) if lots else [])
+    streams = [_stream(rows) for rows in sources]
+    if lots:
+        streams.append(iter(_past_inactivity(now)))
+    last = None
+    for organisation_id in heapq.merge(*streams):
+        if organisation_id != last:
+            yield organisation_id
+            last = organisation_id
 
 
-def _due_organisations(sources: _Sources, *, after: int, limit: int) -> list[int]:
-    """The next `limit` organisations (by id, after `after`) with something due."""
-    found: set[int] = set()
-    for rows in sources.rows:
-        rows = rows.filter(organisation_id__gt=after).order_by("organisation_id")
-        found |= set(rows.values_list("organisation_id", flat=True)[:limit])
-    start = bisect_right(sources.inactive, after)
-    found |= set(sources.inactive[start : start + limit])
-    return sorted(found)[:limit]
+def _stream(rows: QuerySet) -> Iterator[int]:
+    """PostgreSQL keeps the result on the server and hands it over in chunks; SQLite (the
+    demo) reads it whole, since its cursors see the writes the batches make meanwhile."""
+    if connection.vendor == "postgresql":
+        return rows.iterator(chunk_size=2000)
+    return iter(list(rows))
 
 
 def _past_inactivity(now: datetime) -> list[int]:
