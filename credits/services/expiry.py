@@ -12,7 +12,7 @@ from itertools import islice
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Q, QuerySet
 
 from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
 from credits.services.core import Work, inactivity_deadline
@@ -98,36 +98,35 @@ def _next_size(done: int, seconds: float, most: int) -> int:
 
 
 def _due_organisations(now: datetime, *, lots: bool) -> Iterator[int]:
-    """Every organisation with something due, by id, each once: a hold past its expiry, due
-    credits on live lots past theirs, or a pool past its inactivity deadline.
+    """Every organisation with something due, by id, each once.
 
-    Each source is one query for the whole run, read a chunk at a time (on PostgreSQL a
-    cursor that outlives the batches' transactions), by its partial index on the expiry:
-    nothing due costs one short read each. Credits past their expiry that active holds
-    reserve stay on their lots until the holds resolve (the hold's expiry, capture or release
-    brings the pool up to date then), so a pool whose due credits are all reserved has
-    nothing to expire and is not visited run after run."""
-    sources = [
-        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)
-        .values_list("organisation_id", flat=True)
-        .distinct()
-        .order_by("organisation_id")
-    ]
+    The expiry job reads the pools whose next expiry has come (`next_expiry_at`, the lower
+    bound every grant and hold keeps and `credits_debit` trusts too) and the pools past their
+    inactivity deadline; the holds job, the holds past their expiry. Each source is one query
+    for the whole run, by a partial index, read a chunk at a time (on PostgreSQL a cursor
+    that outlives the batches' transactions): nothing due costs one short read each. Credits
+    past their expiry that active holds reserve stay on their lots until the holds resolve;
+    the pool's next expiry is then the holds', so the pool is not visited run after run."""
     if lots:
-        held = CreditPool.objects.filter(pk=OuterRef("organisation_id")).values("held")
-        sources.append(
-            Lot.objects.filter(live=True, expires_at__lte=now)
-            .values("organisation_id")
-            .annotate(due=Sum("remaining"))
-            .filter(due__gt=Subquery(held))
-            .order_by("organisation_id")
-            .values_list("organisation_id", flat=True)
-        )
-    streams = [_stream(rows) for rows in sources]
-    if lots:
-        streams.append(iter(_past_inactivity(now)))
+        sources = [
+            _stream(
+                CreditPool.objects.filter(next_expiry_at__lte=now)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            ),
+            iter(_past_inactivity(now)),
+        ]
+    else:
+        sources = [
+            _stream(
+                Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now)
+                .values_list("organisation_id", flat=True)
+                .distinct()
+                .order_by("organisation_id")
+            )
+        ]
     last = None
-    for organisation_id in heapq.merge(*streams):
+    for organisation_id in heapq.merge(*sources):
         if organisation_id != last:
             yield organisation_id
             last = organisation_id
@@ -147,7 +146,8 @@ def _past_inactivity(now: datetime) -> list[int]:
     months); the policy's own rule (`inactivity_deadline`) decides."""
     pools = CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0)
     found: list[int] = []
-    for months in pools.order_by().values_list("expiry_months", flat=True).distinct():
+    policies = CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY)
+    for months in policies.order_by().values_list("expiry_months", flat=True).distinct():
         bound = now - relativedelta(months=months) + timedelta(days=4)
         candidates = pools.filter(expiry_months=months, last_activity_at__lte=bound)
         for pool in candidates.only(

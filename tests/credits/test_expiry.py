@@ -321,8 +321,11 @@ def test_s2_the_job_leaves_alone_a_pool_whose_past_due_credits_are_all_held(
         now=now,
         expires_at=now + timedelta(days=10),
     )
-    # When the job runs after the lot's expiry, then it has nothing to do there
-    assert services.expire_due(now=now + timedelta(days=2)).organisations == 0
+    # When the job runs after the lot's expiry, then it expires nothing there, and the next
+    # run does not come back to that pool
+    first = services.expire_due(now=now + timedelta(days=2))
+    assert (first.organisations, first.credits_expired) == (1, 0)
+    assert services.expire_due(now=now + timedelta(days=3)).organisations == 0
     assert pool_of(organisation) == (40, 40, 0)
     # When it runs after the hold's expiry, then the hold is released and the credits expire
     run = services.expire_due(now=now + timedelta(days=11))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,16 +25,14 @@ from credits.exceptions import CreditsError
 from credits.models import (
     ClientAccount,
     CreditPool,
-    ExpiryKind,
     Hold,
-    HoldStatus,
     LedgerEntry,
     LimitKind,
     Lot,
 )
 from credits.periods import monthly_window_restart
 from credits.services.core import Work, expire_due_locked, lock_pool, roll_monthly_window
-from credits.services.core.lazy_expiry import inactivity_deadline
+from credits.services.core.lazy_expiry import expiry_is_due
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -43,32 +41,15 @@ ZONES = ["Europe/Paris", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"]
 
 
 def reference_expire_due(now: datetime, only: list[int]) -> None:
-    """The expiry job before batches: every organisation with something due (of `only`), one
-    transaction each, through the per-pool path. Pools whose credits past their expiry are
-    all reserved by active holds have nothing to expire: the batched job leaves them alone,
-    and so does the reference (it would only recompute their next expiry)."""
-    candidates = {
-        lot.organisation_id
-        for lot in Lot.objects.filter(live=True, expires_at__lte=now).select_related("organisation")
-        if Lot.objects.filter(
-            organisation_id=lot.organisation_id, live=True, expires_at__lte=now
-        ).aggregate(due=Sum("remaining"))["due"]
-        > CreditPool.objects.get(pk=lot.organisation_id).held
-    }
-    candidates |= set(
-        Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list(
-            "organisation_id", flat=True
-        )
-    )
-    for pool in CreditPool.objects.filter(expiry_kind=ExpiryKind.INACTIVITY, balance__gt=0):
-        deadline = inactivity_deadline(pool)
-        if deadline is not None and deadline <= now:
-            candidates.add(pool.pk)
-    for organisation_id in sorted(candidates & set(only)):
-        with transaction.atomic():
-            work = Work(pool=lock_pool(organisation_id), now=now)
-            expire_due_locked(work, force=True)
-            work.save()
+    """The expiry job before batches, one transaction per organisation (of `only`) through
+    the per-pool path, on the organisations whose expiry is due by the rule every operation
+    applies (`expiry_is_due`: the pool's next expiry has come, or its inactivity deadline)."""
+    for organisation_id in sorted(only):
+        if expiry_is_due(CreditPool.objects.get(pk=organisation_id), now):
+            with transaction.atomic():
+                work = Work(pool=lock_pool(organisation_id), now=now)
+                expire_due_locked(work, force=True)
+                work.save()
 
 
 def reference_reset_monthly(now: datetime, only: list[int]) -> None:
