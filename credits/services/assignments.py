@@ -241,10 +241,12 @@ def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]
     monthly = ClientAccount.objects.filter(limit_kind=LimitKind.MONTHLY)
     columns = ("pk", "window_start", "organisation__time_zone")
     last_pk = 0
-    while rows := list(
-        monthly.filter(window_start__isnull=True, pk__gt=last_pk)
-        .order_by("pk")
-        .values_list(*columns)[:batch]
+    while (
+        rows := list(
+            monthly.filter(window_start__isnull=True, pk__gt=last_pk)
+            .order_by("window_start", "pk")  # the index's order (all NULL here), not the table's
+            .values_list(*columns)[:batch]
+        )
     ):
         yield rows
         last_pk = rows[-1][0]
