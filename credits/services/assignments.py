@@ -33,11 +33,12 @@ from credits.services.core import (
     Work,
     check_credits,
     check_key,
+    insert_rows,
     locked_operation,
     refuse_inactive,
     restart_window,
+    update_rows,
 )
-from credits.services.core.bulk import insert_rows, update_rows
 
 
 def _check_texts(reference: str, idempotency_key: str) -> None:

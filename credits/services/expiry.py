@@ -15,12 +15,14 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from credits.models import ClientAccount, CreditPool, ExpiryKind, Hold, HoldStatus, LedgerEntry, Lot
-from credits.services.core import Work, inactivity_deadline
-from credits.services.core.bulk import insert_rows, update_rows
-from credits.services.core.lazy_expiry import (
+from credits.services.core import (
     SPENDING_ORDER,
+    Work,
+    inactivity_deadline,
+    insert_rows,
     next_expiries,
     settle_expiry,
+    update_rows,
     write_settled,
 )
 

@@ -7,11 +7,17 @@ except `credits.selectors`, which asks `inactivity_deadline` the same question a
 services do.
 """
 
+from credits.services.core.bulk import insert_rows, update_rows
 from credits.services.core.lazy_expiry import (
+    SPENDING_ORDER,
+    Settled,
     expire_due_locked,
     inactivity_deadline,
+    next_expiries,
     proportional_shares,
     release_hold,
+    settle_expiry,
+    write_settled,
 )
 from credits.services.core.lots import take_from_lots
 from credits.services.core.operation import Operation, locked_operation
@@ -30,7 +36,9 @@ from credits.services.core.work import (
 )
 
 __all__ = [
+    "SPENDING_ORDER",
     "Operation",
+    "Settled",
     "User",
     "Work",
     "check_credits",
@@ -39,8 +47,10 @@ __all__ = [
     "expire_due_locked",
     "fingerprint",
     "inactivity_deadline",
+    "insert_rows",
     "lock_pool",
     "locked_operation",
+    "next_expiries",
     "proportional_shares",
     "refuse_inactive",
     "release_hold",
@@ -48,5 +58,8 @@ __all__ = [
     "replay",
     "restart_window",
     "roll_monthly_window",
+    "settle_expiry",
     "take_from_lots",
+    "update_rows",
+    "write_settled",
 ]
