@@ -57,12 +57,19 @@ def listening_to_expiry(organisation_ids: list[int]) -> set[int]:
 
 
 def credits_expired(
-    *, organisation_id: int, lots: Iterable[tuple], balance: int, now: datetime
+    *,
+    organisation_id: int,
+    lots: Iterable[tuple[int, int, datetime | None]],
+    balance: int,
+    now: datetime,
 ) -> None:
     """Credits expired: one event per organisation and expiry run, listing each lot
-    (id, credits expired, its expiry; none for an inactivity expiry) and the balance after."""
+    (id, credits expired, its expiry; none for an inactivity expiry) and the balance after.
+    The lots come as plain figures: the expiry job's batches in the database return no
+    model instances."""
     expired = [
-        {"lot": lot.pk, "credits": credits, "expires_at": lot.expires_at} for lot, credits in lots
+        {"lot": lot_id, "credits": credits, "expires_at": expires_at}
+        for lot_id, credits, expires_at in lots
     ]
     emit(
         organisation_id=organisation_id,

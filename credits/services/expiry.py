@@ -25,6 +25,7 @@ from credits.services.core import (
     update_rows,
     write_settled,
 )
+from webhooks import events as webhook_events
 
 BATCH = 200  # organisations in the first transaction; later ones are sized by the clock
 BATCH_SECONDS = 0.02  # how long a batch may keep its pools locked, debits waiting behind it
@@ -162,8 +163,40 @@ def _past_inactivity(now: datetime) -> list[int]:
 
 def _expire_batch(organisation_ids: list[int], now: datetime) -> tuple[int, int]:
     """One transaction for a batch of organisations, in the fixed lock order (their pools,
-    by id; then their accounts, by id), with the rule of `settle_expiry` applied to each
-    pool in memory and everything written in a few statements."""
+    by id; then their accounts, by id). Returns (holds expired, credits expired)."""
+    if connection.vendor == "postgresql":
+        return _expire_batch_in_database(organisation_ids, now)
+    return _expire_batch_in_python(organisation_ids, now)
+
+
+def _expire_batch_in_database(organisation_ids: list[int], now: datetime) -> tuple[int, int]:
+    """The batch in one statement (`credits_expire`, credits/sql/credits_expire.sql, the SQL
+    twin of `settle_expiry`), then one webhook event per organisation listening whose
+    credits expired (B3), in the same transaction."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT r_organisation, r_holds, r_credits, r_balance, r_lots, r_lot_credits,"
+                " r_lot_expiries FROM credits_expire(%s::bigint[], %s)",
+                [organisation_ids, now],
+            )
+            changed = cursor.fetchall()
+        expired = [row for row in changed if row[2]]
+        listeners = webhook_events.listening_to_expiry([row[0] for row in expired])
+        for organisation_id, _holds, _credits, balance, lots, amounts, expiries in expired:
+            if organisation_id in listeners:
+                webhook_events.credits_expired(
+                    organisation_id=organisation_id,
+                    lots=zip(lots, amounts, expiries, strict=True),
+                    balance=balance,
+                    now=now,
+                )
+    return sum(row[1] for row in changed), sum(row[2] for row in changed)
+
+
+def _expire_batch_in_python(organisation_ids: list[int], now: datetime) -> tuple[int, int]:
+    """The batch on SQLite (the demo): the rule of `settle_expiry` applied to each pool in
+    memory, everything written in a few statements."""
     with transaction.atomic():
         pools = list(
             CreditPool.objects.select_for_update().filter(pk__in=organisation_ids).order_by("pk")

@@ -10,11 +10,12 @@ pools, accounts, lots, holds and ledger entries (kinds, figures, `balance_after`
 
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from django.db import connection, transaction
 from django.db.models import Count
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from clients import services as client_services
@@ -74,7 +75,9 @@ def reference_reset_monthly(now: datetime, only: list[int]) -> None:
 clients_ = st.lists(
     st.tuples(
         st.sampled_from(["none", "monthly", "fixed"]),
-        st.integers(0, 40),  # assigned (0: none, refused and left out)
+        # assigned (0: none, refused and left out); often the same for several clients, so
+        # that a proportional split has ties to break (S8: the older client first)
+        st.integers(0, 40) | st.just(12),
         # holds: credits, and hours until they expire (some outlive the run, some do not)
         st.lists(st.tuples(st.integers(1, 60), st.integers(1, 70 * 24)), max_size=2),
         st.lists(st.integers(1, 40), max_size=2),  # debits
@@ -188,13 +191,66 @@ def snapshot(organisation_id: int) -> dict:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(specs=organisations_, days=st.integers(1, 100), batch=st.integers(1, 3))
+@given(
+    specs=organisations_,
+    days=st.integers(1, 100),
+    batch=st.integers(1, 3),
+    expiry_batch=st.sampled_from(["in_database", "in_python"]),
+)
+# Always run: a split with ties (26 of 3 × 12 assigned: 9, 9, 8, the older clients first), and
+# holds past their expiry on clients with and without a limit, partly from assigned credits.
+@example(
+    specs=[
+        {
+            "zone": "UTC",
+            "expiry": "after_purchase",
+            "months": 2,
+            "lots": [(100, 5), (10, None)],
+            "clients": [("none", 12, [], []), ("monthly", 12, [], []), ("none", 12, [], [])],
+        }
+    ],
+    days=10,
+    batch=1,
+    expiry_batch="in_database",
+)
+@example(
+    specs=[
+        {
+            "zone": "Pacific/Kiritimati",
+            "expiry": "after_purchase",
+            "months": 1,
+            "lots": [(60, 3), (50, None)],
+            "clients": [("monthly", 12, [(20, 24)], [5]), ("none", 7, [(9, 30)], [])],
+        }
+    ],
+    days=4,
+    batch=2,
+    expiry_batch="in_database",
+)
+# And credits that expire for want of use (D3), from the unassigned and the assigned ones.
+@example(
+    specs=[
+        {
+            "zone": "Europe/Paris",
+            "expiry": "inactivity",
+            "months": 1,
+            "lots": [(40, None), (25, 50)],
+            "clients": [("fixed", 10, [], [3])],
+        }
+    ],
+    days=40,
+    batch=3,
+    expiry_batch="in_database",
+)
 def test_batched_jobs_write_exactly_what_one_organisation_at_a_time_writes(
-    make_user, specs, days, batch
+    make_user, specs, days, batch, expiry_batch
 ):
     """D3, D4, S2, S4, S8, M2, X1: on random organisations (time zones, policies, lots,
     assignments, holds, limits), the batched expiry and monthly reset leave every row as the
-    per-organisation reference does, whatever the batch size."""
+    per-organisation reference does, whatever the batch size; the expiry's batch both in the
+    database (`credits_expire`, PostgreSQL's path) and in Python (SQLite's path)."""
+    from credits.services import expiry
+
     try:
         with transaction.atomic():
             owner = make_user("twins-owner")
@@ -208,7 +264,10 @@ def test_batched_jobs_write_exactly_what_one_organisation_at_a_time_writes(
             # reference's twins already done) on every organisation
             references = [reference for reference, _batched in twins]
             reference_expire_due(later, references)
-            services.expire_due(now=later, batch=batch)
+            with patch.object(
+                expiry, "_expire_batch", getattr(expiry, f"_expire_batch_{expiry_batch}")
+            ):
+                services.expire_due(now=later, batch=batch)
             reference_reset_monthly(later, references)
             services.reset_monthly(now=later, batch=batch)
             # Then each pair of twins holds the same rows, and the ledger adds up

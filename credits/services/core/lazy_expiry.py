@@ -152,7 +152,7 @@ def write_settled(settled: list[Settled], now: datetime) -> None:
         if one.work.pool.pk in listeners:  # one webhook event for this run's lots (B3)
             webhook_events.credits_expired(
                 organisation_id=one.work.pool.pk,
-                lots=one.lots,
+                lots=[(lot.pk, credits, lot.expires_at) for lot, credits in one.lots],
                 balance=one.work.pool.balance,
                 now=now,
             )
