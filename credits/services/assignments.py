@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
@@ -225,7 +225,9 @@ def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
         return 0
     done = batches = 0
     for rows in _monthly_candidates(latest=max(starts.values()), batch=batch):
-        due = [pk for pk, start, zone in rows if start is None or start < starts[zone]]
+        due = [
+            (pk, starts[zone]) for pk, start, zone in rows if start is None or start < starts[zone]
+        ]
         done += _reset_batch(due, now)
         batches += 1
         if batches % 100 == 0:  # a long run says how far it got
@@ -262,9 +264,35 @@ def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]
         after = Q(window_start__gt=last_start) | Q(window_start=last_start, pk__gt=last_pk)
 
 
-def _reset_batch(account_ids: list[int], now: datetime) -> int:
-    if not account_ids:
+def _reset_batch(due: list[tuple[int, datetime]], now: datetime) -> int:
+    """One transaction for a batch of (account, this month's start in its organisation's
+    zone), in the fixed lock order (their pools by id, then the accounts by id). Returns how
+    many windows restarted."""
+    if not due:
         return 0
+    if connection.vendor == "postgresql":
+        return _reset_batch_in_database(due, now)
+    return _reset_batch_in_python(due, now)
+
+
+def _reset_batch_in_database(due: list[tuple[int, datetime]], now: datetime) -> int:
+    """The batch in one statement (`credits_reset_monthly`,
+    credits/sql/credits_reset_monthly.sql, the SQL twin of `restart_window`)."""
+    account_ids, month_starts = zip(*due, strict=True)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT credits_reset_monthly(%s::bigint[], %s::timestamptz[], %s)",
+            [list(account_ids), list(month_starts), now],
+        )
+        (restarted,) = cursor.fetchone()
+    return restarted
+
+
+def _reset_batch_in_python(due: list[tuple[int, datetime]], now: datetime) -> int:
+    """The batch on SQLite (the demo): `restart_window` on each account in memory, then one
+    UPDATE of the accounts and one INSERT of their entries. The month's start is worked out
+    again under the locks, from the account's organisation."""
+    account_ids = [account_id for account_id, _start in due]
     with transaction.atomic():
         organisation_ids = ClientAccount.objects.filter(pk__in=account_ids).values(
             "organisation_id"

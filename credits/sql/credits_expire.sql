@@ -93,12 +93,15 @@ BEGIN
         WHERE p.organisation_id = ANY (p_organisations)
         ORDER BY p.organisation_id
         FOR UPDATE;
+    -- The accounts by a union of two index reads (an OR of the two would scan the table).
     PERFORM 1 FROM credits_clientaccount a
-        WHERE (a.organisation_id = ANY (p_organisations) AND a.assigned_remaining > 0)
-           OR a.client_id IN (
-               SELECT h.client_id FROM credits_hold h
-               WHERE h.organisation_id = ANY (p_organisations)
-                 AND h.status = 'active' AND h.expires_at <= p_now)
+        WHERE a.client_id IN (
+            SELECT c.client_id FROM credits_clientaccount c
+            WHERE c.organisation_id = ANY (p_organisations) AND c.assigned_remaining > 0
+            UNION
+            SELECT h.client_id FROM credits_hold h
+            WHERE h.organisation_id = ANY (p_organisations)
+              AND h.status = 'active' AND h.expires_at <= p_now)
         ORDER BY a.client_id
         FOR UPDATE;
 

@@ -195,7 +195,7 @@ def snapshot(organisation_id: int) -> dict:
     specs=organisations_,
     days=st.integers(1, 100),
     batch=st.integers(1, 3),
-    expiry_batch=st.sampled_from(["in_database", "in_python"]),
+    path=st.sampled_from(["in_database", "in_python"]),
 )
 # Always run: a split with ties (26 of 3 × 12 assigned: 9, 9, 8, the older clients first), and
 # holds past their expiry on clients with and without a limit, partly from assigned credits.
@@ -211,7 +211,7 @@ def snapshot(organisation_id: int) -> dict:
     ],
     days=10,
     batch=1,
-    expiry_batch="in_database",
+    path="in_database",
 )
 @example(
     specs=[
@@ -225,7 +225,7 @@ def snapshot(organisation_id: int) -> dict:
     ],
     days=4,
     batch=2,
-    expiry_batch="in_database",
+    path="in_database",
 )
 # And credits that expire for want of use (D3), from the unassigned and the assigned ones.
 @example(
@@ -240,16 +240,16 @@ def snapshot(organisation_id: int) -> dict:
     ],
     days=40,
     batch=3,
-    expiry_batch="in_database",
+    path="in_database",
 )
 def test_batched_jobs_write_exactly_what_one_organisation_at_a_time_writes(
-    make_user, specs, days, batch, expiry_batch
+    make_user, specs, days, batch, path
 ):
     """D3, D4, S2, S4, S8, M2, X1: on random organisations (time zones, policies, lots,
     assignments, holds, limits), the batched expiry and monthly reset leave every row as the
-    per-organisation reference does, whatever the batch size; the expiry's batch both in the
-    database (`credits_expire`, PostgreSQL's path) and in Python (SQLite's path)."""
-    from credits.services import expiry
+    per-organisation reference does, whatever the batch size; each batch both in the database
+    (`credits_expire`, `credits_reset_monthly`: PostgreSQL's path) and in Python (SQLite's)."""
+    from credits.services import assignments, expiry
 
     try:
         with transaction.atomic():
@@ -264,12 +264,15 @@ def test_batched_jobs_write_exactly_what_one_organisation_at_a_time_writes(
             # reference's twins already done) on every organisation
             references = [reference for reference, _batched in twins]
             reference_expire_due(later, references)
-            with patch.object(
-                expiry, "_expire_batch", getattr(expiry, f"_expire_batch_{expiry_batch}")
+            with (
+                patch.object(expiry, "_expire_batch", getattr(expiry, f"_expire_batch_{path}")),
+                patch.object(
+                    assignments, "_reset_batch", getattr(assignments, f"_reset_batch_{path}")
+                ),
             ):
                 services.expire_due(now=later, batch=batch)
-            reference_reset_monthly(later, references)
-            services.reset_monthly(now=later, batch=batch)
+                reference_reset_monthly(later, references)
+                services.reset_monthly(now=later, batch=batch)
             # Then each pair of twins holds the same rows, and the ledger adds up
             for reference, batched in twins:
                 assert snapshot(batched) == snapshot(reference)
