@@ -27,8 +27,9 @@ def monthly_window_restart(
     the organisation's time zone (or never started), else None: the window is current, or the
     limit is not monthly. One rule, so the quote preview and the debit never disagree.
 
-    SQL twin: `credits/sql/credits_debit.sql`, `IF v_limit_kind = 'monthly' AND
-    (v_window_start IS NULL OR v_window_start < p_month_start)`."""
+    SQL twins: `credits/sql/credits_debit.sql`, `IF v_limit_kind = 'monthly' AND
+    (v_window_start IS NULL OR v_window_start < p_month_start)`, and
+    `credits/sql/credits_reset_monthly.sql`, the same test on each account of a batch."""
     if limit_kind != LimitKind.MONTHLY:
         return None
     start = month_start(now, time_zone)
@@ -41,7 +42,8 @@ def held_from_pool(client_id: int) -> int:
     """Pool credits reserved by the client's active holds: what a new monthly window starts
     from, since they stay counted against the limit and will be spent in the new window.
 
-    SQL twin: `credits/sql/credits_debit.sql`, `SELECT coalesce(sum(h.from_pool), 0) INTO
-    v_used FROM credits_hold h WHERE ... h.status = 'active'`."""
+    SQL twins: `credits/sql/credits_debit.sql`, `SELECT coalesce(sum(h.from_pool), 0) INTO
+    v_used FROM credits_hold h WHERE ... h.status = 'active'`, and
+    `credits/sql/credits_reset_monthly.sql` (`carried`)."""
     holds = Hold.objects.filter(client_id=client_id, status=HoldStatus.ACTIVE)
     return sum(holds.values_list("from_pool", flat=True))

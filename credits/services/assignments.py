@@ -228,7 +228,7 @@ def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
         due = [
             (pk, starts[zone]) for pk, start, zone in rows if start is None or start < starts[zone]
         ]
-        done += _reset_batch(due, now)
+        done += _reset_batch(due, now) if due else 0
         batches += 1
         if batches % 100 == 0:  # a long run says how far it got
             logger.info("monthly reset: %d windows restarted so far", done)
@@ -268,8 +268,6 @@ def _reset_batch(due: list[tuple[int, datetime]], now: datetime) -> int:
     """One transaction for a batch of (account, this month's start in its organisation's
     zone), in the fixed lock order (their pools by id, then the accounts by id). Returns how
     many windows restarted."""
-    if not due:
-        return 0
     if connection.vendor == "postgresql":
         return _reset_batch_in_database(due, now)
     return _reset_batch_in_python(due, now)

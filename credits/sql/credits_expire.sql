@@ -38,7 +38,7 @@ CREATE OR REPLACE FUNCTION credits_expire(
     r_lots bigint[],
     r_lot_credits bigint[],
     r_lot_expiries timestamptz[]
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_pool record;
     v_hold record;

@@ -22,7 +22,7 @@ CREATE OR REPLACE FUNCTION credits_reset_monthly(
     p_accounts bigint[],
     p_month_starts timestamptz[],
     p_now timestamptz
-) RETURNS integer LANGUAGE plpgsql AS $$
+) RETURNS integer LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_restarted integer;
 BEGIN

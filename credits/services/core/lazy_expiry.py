@@ -38,6 +38,11 @@ def proportional_shares(total: int, weights: dict[int, int]) -> dict[int, int]:
 
 
 def inactivity_deadline(pool: CreditPool) -> datetime | None:
+    """The moment the pool's credits expire for want of use (D3), None without that policy.
+
+    SQL twins: `credits/sql/credits_debit.sql` (`v_last_activity + make_interval(...)`) and
+    `credits/sql/credits_expire.sql` (`v_inactive`), which add the months in UTC as
+    relativedelta does to the UTC time Django reads."""
     if pool.expiry_kind != ExpiryKind.INACTIVITY or pool.last_activity_at is None:
         return None
     return pool.last_activity_at + relativedelta(months=pool.expiry_months)
@@ -68,7 +73,11 @@ def settle_expiry(
     Credits reserved by active holds stay on the due lots (only there: valid lots never stand
     in for them) until the holds resolve; what a hold later gives back expires then (captures
     and releases run this again). `lock_assigned` brings every account of the organisation
-    with assigned credits into `work.accounts`, locked, before the first split."""
+    with assigned credits into `work.accounts`, locked, before the first split.
+
+    SQL twin: `credits/sql/credits_expire.sql`, which the expiry job runs on PostgreSQL for a
+    batch of organisations (the same steps, numbered there; `proportional_shares` is its
+    window-function query)."""
     settled = Settled(work)
     for hold in due_holds:
         _release(work, hold, HoldStatus.EXPIRED)

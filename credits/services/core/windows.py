@@ -18,7 +18,10 @@ def restart_window(
     """A new window starts from what the client's active holds reserve (they will be spent in
     it), or from 0 for a client that no longer counts (no limit). What they reserve is
     `credits.periods.held_from_pool` (its SQL twin is named there), unless the caller read it
-    already for many accounts at once (`carried`, the monthly job)."""
+    already for many accounts at once (`carried`, the monthly job).
+
+    SQL twins: `credits/sql/credits_debit.sql` (a debit's own window) and
+    `credits/sql/credits_reset_monthly.sql` (the monthly job's batches on PostgreSQL)."""
     if carried is None:
         carried = held_from_pool(account.pk) if counting else 0
     if account.used != carried:
