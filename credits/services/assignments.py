@@ -219,21 +219,40 @@ def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
     lists keeps spending between batches. Re-running it, or a crash and a new run, resets
     each window once (the window moves past the month's start). Only due work is read: the
     accounts are found by the partial index on monthly windows."""
-    zones = Organisation.objects.order_by().values_list("time_zone", flat=True).distinct()
-    starts = {zone: month_start(now, zone) for zone in zones}
-    if not starts:
-        return 0
+    starts: dict[str, datetime] = {}  # this month's start in each zone met
     done = batches = 0
-    for rows in _monthly_candidates(latest=max(starts.values()), batch=batch):
-        due = [
-            (pk, starts[zone]) for pk, start, zone in rows if start is None or start < starts[zone]
-        ]
+    for rows in _monthly_candidates(latest=_earliest_month_start(now), batch=batch):
+        due = []
+        for pk, start, zone in rows:
+            if zone not in starts:
+                starts[zone] = month_start(now, zone)
+            if start is None or start < starts[zone]:
+                due.append((pk, starts[zone]))
         done += _reset_batch(due, now) if due else 0
         batches += 1
         if batches % 100 == 0:  # a long run says how far it got
             logger.info("monthly reset: %d windows restarted so far", done)
     logger.info("monthly reset: %d windows restarted in %d batches, none left due", done, batches)
     return done
+
+
+# The zones whose month starts first (UTC+14) and last (UTC-12): the month starts of every
+# zone in use lie between theirs.
+FIRST_AND_LAST_ZONES = ("Pacific/Kiritimati", "Etc/GMT+12")
+
+
+def _earliest_month_start(now: datetime) -> datetime:
+    """A moment no zone's current month starts before, read without the organisations' zones
+    (100,000 organisations would cost a scan every run).
+
+    A window always starts at a month's start in its organisation's zone (set there by the
+    limit, a debit or this job), so a window from before this month started before the
+    earliest of this month's starts: before UTC+14's midnight on the 1st. While the month
+    has started in some zones and not yet in others (the 26 hours from UTC+14's midnight to
+    UTC-12's), the earliest start is still last month's, in the zones west of the line; the
+    windows due then are those of the zones east of it, which started last month earlier
+    still. Candidates below this moment are checked zone by zone (`monthly_window_restart`)."""
+    return min(month_start(now, zone) for zone in FIRST_AND_LAST_ZONES)
 
 
 def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]]:
