@@ -30,12 +30,12 @@ from webhooks import events as webhook_events
 BATCH = 200  # organisations in a transaction at most; how many is decided by the clock
 FIRST_BATCH = 10  # the first batch, before the clock has measured the pace
 LOCKED_SHARE = 100  # a batch holds at most 1 / LOCKED_SHARE of the organisations due
-BATCH_SECONDS = 0.02  # how long a batch may keep its pools locked, debits waiting behind it
-# After each batch the job rests half as long as the batch took: it works two thirds of the
-# time, so on a small machine it never takes a whole core from the debits beside it. On 2
-# cores at 100,000 lots, their p99 was 2.7× idle without rest and 1.4× resting as long as
-# the batch, which made the job 2.5× slower (bench/RESULTS.md, "The batches in the database").
-REST_RATIO = 0.5
+BATCH_SECONDS = 0.03  # how long a batch may keep its pools locked, debits waiting behind it
+# After each batch the job rests as long as the batch took: it works half the time, so on a
+# small machine it never takes a whole core from the debits beside it. On 2 cores, the
+# debits' p99 was 2.4-2.8× idle while the job worked two thirds of the time, 1.0-1.4× at half
+# (bench/RESULTS.md, "The batches in the database").
+REST_RATIO = 1.0
 PROGRESS_SECONDS = 10  # a long run says how far it got (a crash then shows where it stopped)
 
 logger = logging.getLogger("portal.credits")
