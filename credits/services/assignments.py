@@ -221,7 +221,7 @@ def reset_monthly(*, now: datetime, batch: int = RESET_BATCH) -> int:
     accounts are found by the partial index on monthly windows."""
     starts: dict[str, datetime] = {}  # this month's start in each zone met
     done = batches = 0
-    for rows in _monthly_candidates(latest=_earliest_month_start(now), batch=batch):
+    for rows in _monthly_candidates(before=_earliest_month_start(now), batch=batch):
         due = []
         for pk, start, zone in rows:
             if zone not in starts:
@@ -255,11 +255,11 @@ def _earliest_month_start(now: datetime) -> datetime:
     return min(month_start(now, zone) for zone in FIRST_AND_LAST_ZONES)
 
 
-def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]]:
+def _monthly_candidates(*, before: datetime, batch: int) -> Iterator[list[tuple]]:
     """Pages of (account, window start, time zone): first the windows never set, then those
-    that started before the latest month start of any zone, both in index order after the
-    last page's key (so a window seen once is not read again, even one another zone's month
-    has not reached yet)."""
+    that started `before` (`_earliest_month_start`), both in index order after the last
+    page's key (so a window seen once is not read again, even one its zone's month has not
+    reached yet)."""
     monthly = ClientAccount.objects.filter(limit_kind=LimitKind.MONTHLY)
     columns = ("pk", "window_start", "organisation__time_zone")
     last_pk = 0
@@ -274,7 +274,7 @@ def _monthly_candidates(*, latest: datetime, batch: int) -> Iterator[list[tuple]
         last_pk = rows[-1][0]
     after = Q()
     while rows := list(
-        monthly.filter(after, window_start__lt=latest)
+        monthly.filter(after, window_start__lt=before)
         .order_by("window_start", "pk")
         .values_list(*columns)[:batch]
     ):

@@ -30,6 +30,7 @@ from webhooks import events as webhook_events
 BATCH = 200  # organisations in a transaction at most; how many is decided by the clock
 FIRST_BATCH = 10  # the first batch, before the clock has measured the pace
 LOCKED_SHARE = 100  # a batch holds at most 1 / LOCKED_SHARE of the organisations due
+SMALLEST_BATCH = 5  # below this, a batch's fixed cost (its round trip, its commit) dominates
 BATCH_SECONDS = 0.03  # how long a batch may keep its pools locked, debits waiting behind it
 # After each batch the job rests as long as the batch took: it works half the time, so on a
 # small machine it never takes a whole core from the debits beside it. On 2 cores, the
@@ -66,12 +67,12 @@ def expire_holds(*, now: datetime, batch: int = BATCH) -> ExpiryRun:
 def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
     """Batches of organisations in order, each in one transaction (a crash leaves every
     organisation done or untouched; the next run finds the rest still due). Only due work is
-    read: when nothing is due, a run is three cheap queries on partial indexes."""
+    read: when nothing is due, a run is two cheap queries on partial indexes."""
     due = _due_organisations(now, lots=lots)
     # A debit waits when its organisation is in the batch being written: with few
     # organisations due, a batch takes at most 1 % of them (up to `batch` from 20,000 due).
     ahead = list(islice(due, LOCKED_SHARE * batch))
-    most = min(batch, max(5, len(ahead) // LOCKED_SHARE))
+    most = min(batch, max(SMALLEST_BATCH, len(ahead) // LOCKED_SHARE))
     due = chain(ahead, due)
     total = ExpiryRun(0, 0, 0)
     size, reported = min(FIRST_BATCH, most), time.perf_counter()
@@ -108,11 +109,11 @@ def _run(now: datetime, batch: int, *, lots: bool) -> ExpiryRun:
 
 
 def _next_size(done: int, seconds: float, most: int) -> int:
-    """As many organisations as fit in `BATCH_SECONDS` at the pace of the last batch, from 5
-    up to `most` (the run's batch): a debit of an organisation in the batch waits for the
-    batch's commit, and a short batch keeps that wait short."""
+    """As many organisations as fit in `BATCH_SECONDS` at the pace of the last batch, from
+    `SMALLEST_BATCH` up to `most` (the run's largest): a debit of an organisation in the
+    batch waits for the batch's commit, and a short batch keeps that wait short."""
     by_clock = int(BATCH_SECONDS * done / seconds) if seconds > 0 else most
-    return max(min(5, most), min(most, by_clock))
+    return max(min(SMALLEST_BATCH, most), min(most, by_clock))
 
 
 def _due_organisations(now: datetime, *, lots: bool) -> Iterator[int]:
